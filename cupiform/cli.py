@@ -1,0 +1,145 @@
+"""The command line: ``main(argv) -> int``, the subcommands' wiring, and the error boundary.
+
+Each subcommand's work lives in its own module under ``cupiform/commands/``; this module
+only parses arguments, calls it, and maps what escapes to an exit code:
+0 success, 1 error (one message on stderr, a traceback only with ``-v``), 2 success with
+changes (``--detailed-exitcode``), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from cupiform.errors import CupiformError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    """What the options before the subcommand say, for every subcommand."""
+
+    directory: Path
+    color: bool
+    verbose: bool
+
+
+class ExitCode(Exception):
+    """Raised by a subcommand to end with a given code and no message (e.g. 2: changes)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _color_wanted(no_color: bool) -> bool:
+    return not no_color and "NO_COLOR" not in os.environ
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-C",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run as if started in DIR (like git -C).",
+)
+@click.option("--no-color", is_flag=True, help="No colour in output (also NO_COLOR).")
+@click.option("-v", "--verbose", is_flag=True, help="Log HTTP calls (credentials redacted).")
+@click.version_option(package_name="cupiform")
+@click.pass_context
+def cli(ctx: click.Context, directory: Path | None, no_color: bool, verbose: bool) -> None:
+    """cupiform: Cisco Unity Connection objects managed as code."""
+    if directory is not None:
+        if not directory.is_dir():
+            raise CupiformError(f"-C {directory}: no such directory")
+        os.chdir(directory)
+    ctx.obj = GlobalOptions(directory=Path.cwd(), color=_color_wanted(no_color), verbose=verbose)
+
+
+@cli.group()
+def emulator() -> None:
+    """The CUPI emulator: a Unity Connection look-alike for tests and demos."""
+
+
+@emulator.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8443, show_default=True, type=int, help="0 picks a free port.")
+@click.option("--db", default=":memory:", show_default=True, help="SQLite file, or :memory:.")
+@click.option("--seed", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="YAML seed (users, smtp_proxy_addresses), loaded into a new database.")
+@click.option("--tls", is_flag=True, help="Serve HTTPS with a certificate made at start.")
+@click.option("--ca-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --tls: write the CA certificate (PEM) here, for clients to trust.")
+@click.option("--username", default="admin", show_default=True)
+@click.option("--password", default="admin", show_default=True)
+@click.option("--latency-ms", default=0.0, type=float, show_default=True,
+              help="Added to every request, inside the --max-concurrent window.")
+@click.option("--max-concurrent", default=0, type=int, show_default=True,
+              help="Serve at most N requests at once; the rest wait, then 503 (0: no limit).")
+@click.option("--busy-wait-ms", default=100.0, type=float, show_default=True,
+              help="How long a request waits for a slot before 503.")
+@click.option("--fail-rate", default=0.0, type=float, show_default=True,
+              help="Share of requests (any method) answered with a random 500.")
+@click.option("--drop-post-rate", default=0.0, type=float, show_default=True,
+              help="Share of POSTs that commit, then lose the connection before answering.")
+@click.option("--owner-create-only", is_flag=True,
+              help="Refuse a PUT that changes an address's owner, as some servers do.")
+@click.option("--random-seed", default=None, type=int, help="Seed the fault dice.")
+@click.option("--exit-after", default=0.0, type=float,
+              help="Stop by itself after this many seconds (0: run until interrupted).")
+@click.pass_obj
+def emulator_serve(options: GlobalOptions, **kwargs: object) -> None:
+    """Serve the CUPI emulator over HTTP(S)."""
+    from cupiform.commands.emulator_serve import run
+
+    run(options, **kwargs)  # type: ignore[arg-type]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return the exit code; never raises."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    verbose = "-v" in args or "--verbose" in args
+    try:
+        cli.main(args=args, prog_name="cupiform", standalone_mode=False)
+    except ExitCode as done:
+        return done.code
+    except click.exceptions.Abort:
+        click.echo("cupiform: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("cupiform: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except click.ClickException as usage:
+        # click's usage errors exit 2 by default; 2 means "changes" here, so they are 1.
+        usage.show()
+        return EXIT_ERROR
+    except CupiformError as error:
+        if verbose:
+            traceback.print_exc()
+        click.echo(f"cupiform: error: {error}", err=True)
+        return EXIT_ERROR
+    except Exception as bug:  # the boundary: a bug still gets one line and exit 1
+        if verbose:
+            traceback.print_exc()
+        click.echo(
+            f"cupiform: internal error: {type(bug).__name__}: {bug} "
+            "(this is a bug in cupiform; -v shows the traceback)",
+            err=True,
+        )
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
