@@ -76,30 +76,70 @@ def emulator() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8443, show_default=True, type=int, help="0 picks a free port.")
 @click.option("--db", default=":memory:", show_default=True, help="SQLite file, or :memory:.")
-@click.option("--seed", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="YAML seed (users, smtp_proxy_addresses), loaded into a new database.")
+@click.option(
+    "--seed",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML seed (users, smtp_proxy_addresses), loaded into a new database.",
+)
 @click.option("--tls", is_flag=True, help="Serve HTTPS with a certificate made at start.")
-@click.option("--ca-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="With --tls: write the CA certificate (PEM) here, for clients to trust.")
+@click.option(
+    "--ca-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --tls: write the CA certificate (PEM) here, for clients to trust.",
+)
 @click.option("--username", default="admin", show_default=True)
 @click.option("--password", default="admin", show_default=True)
-@click.option("--latency-ms", default=0.0, type=float, show_default=True,
-              help="Added to every request, inside the --max-concurrent window.")
-@click.option("--max-concurrent", default=0, type=int, show_default=True,
-              help="Serve at most N requests at once; the rest wait, then 503 (0: no limit).")
-@click.option("--busy-wait-ms", default=100.0, type=float, show_default=True,
-              help="How long a request waits for a slot before 503.")
-@click.option("--fail-rate", default=0.0, type=float, show_default=True,
-              help="Share of requests (any method) answered with a random 500.")
-@click.option("--drop-post-rate", default=0.0, type=float, show_default=True,
-              help="Share of POSTs that commit, then lose the connection before answering.")
-@click.option("--owner-create-only", is_flag=True,
-              help="Refuse a PUT that changes an address's owner, as some servers do.")
+@click.option(
+    "--latency-ms",
+    default=0.0,
+    type=float,
+    show_default=True,
+    help="Added to every request, inside the --max-concurrent window.",
+)
+@click.option(
+    "--max-concurrent",
+    default=0,
+    type=int,
+    show_default=True,
+    help="Serve at most N requests at once; the rest wait, then 503 (0: no limit).",
+)
+@click.option(
+    "--busy-wait-ms",
+    default=100.0,
+    type=float,
+    show_default=True,
+    help="How long a request waits for a slot before 503.",
+)
+@click.option(
+    "--fail-rate",
+    default=0.0,
+    type=float,
+    show_default=True,
+    help="Share of requests (any method) answered with a random 500.",
+)
+@click.option(
+    "--drop-post-rate",
+    default=0.0,
+    type=float,
+    show_default=True,
+    help="Share of POSTs that commit, then lose the connection before answering.",
+)
+@click.option(
+    "--owner-create-only",
+    is_flag=True,
+    help="Refuse a PUT that changes an address's owner, as some servers do.",
+)
 @click.option("--random-seed", default=None, type=int, help="Seed the fault dice.")
-@click.option("--exit-after", default=0.0, type=float,
-              help="Stop by itself after this many seconds (0: run until interrupted).")
+@click.option(
+    "--exit-after",
+    default=0.0,
+    type=float,
+    help="Stop by itself after this many seconds (0: run until interrupted).",
+)
 @click.pass_obj
-def emulator_serve(options: GlobalOptions, **kwargs: object) -> None:
+def emulator_serve(options: GlobalOptions, /, **kwargs: object) -> None:
     """Serve the CUPI emulator over HTTP(S)."""
     from cupiform.commands.emulator_serve import run
 

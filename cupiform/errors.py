@@ -18,7 +18,7 @@ Anything else that escapes is a bug.
           ├── TransportError        no HTTP answer at all
           │    ├── ConnectError     could not connect (refused, DNS, reset)
           │    ├── TLSError         certificate verification or handshake failed
-          │    └── TimeoutError     no answer within the configured timeout
+          │    └── RequestTimeout   no answer within the configured timeout
           └── ServerError           the server answered with an error status
                ├── AuthenticationError   401 (never retried)
                ├── NotFoundError         404 NOT_FOUND
@@ -112,7 +112,7 @@ class TLSError(TransportError):
     pass
 
 
-class TimeoutError(TransportError):  # noqa: A001 - deliberately scoped to this tree
+class RequestTimeout(TransportError):
     pass
 
 

@@ -23,8 +23,15 @@ _USER_FIELDS = (
     Field("SmtpProxyAddressesURI", read_only=True),
 )
 
-_SEARCHABLE = ("ObjectId", "Alias", "DisplayName", "FirstName", "LastName", "DtmfAccessId",
-               "EmailAddress")
+_SEARCHABLE = (
+    "ObjectId",
+    "Alias",
+    "DisplayName",
+    "FirstName",
+    "LastName",
+    "DtmfAccessId",
+    "EmailAddress",
+)
 
 USERS = Collection(
     path="users",
@@ -38,7 +45,10 @@ GLOBAL_USERS = Collection(
     path="globalusers",
     list_element="GlobalUsers",
     item_element="GlobalUser",
-    fields=tuple(f for f in _USER_FIELDS if f.name not in ("CreateSmtpProxyFromCorp",
-                                                            "SmtpProxyAddressesURI")),
+    fields=tuple(
+        f
+        for f in _USER_FIELDS
+        if f.name not in ("CreateSmtpProxyFromCorp", "SmtpProxyAddressesURI")
+    ),
     searchable=_SEARCHABLE,
 )
