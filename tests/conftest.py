@@ -61,7 +61,9 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
         def make(**kwargs: object) -> httpx.Client:
             kwargs.setdefault("auth", AUTH)
             client = httpx.Client(
-                base_url=base, transport=EmulatorTransport(emulator), **kwargs  # type: ignore[arg-type]
+                base_url=base,
+                transport=EmulatorTransport(emulator),
+                **kwargs,  # type: ignore[arg-type]
             )
             clients.append(client)
             return client

@@ -23,12 +23,13 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 
 from cupiform.emulator import wire
 from cupiform.emulator.store import (
     ADDRESSES_TABLE,
+    GLOBAL_USERS_TABLE,
     USERS_TABLE,
     Criterion,
     DuplicateError,
@@ -120,68 +121,16 @@ class _Throttle:
 class _Route:
     collection: Collection
     table: TableSpec
-    render: Callable[[tuple[object, ...]], dict[str, str]]
     methods_collection: tuple[str, ...]
     methods_object: tuple[str, ...]
 
 
-def _user_item(row: tuple[object, ...]) -> dict[str, str]:
-    (object_id, alias, display, first, last, dtmf, email, smtp, location, from_corp) = row
-    return {
-        "URI": f"/vmrest/users/{object_id}",
-        "ObjectId": str(object_id),
-        "Alias": str(alias),
-        "DisplayName": str(display),
-        "FirstName": str(first),
-        "LastName": str(last),
-        "DtmfAccessId": str(dtmf),
-        "EmailAddress": str(email),
-        "SmtpAddress": str(smtp),
-        "LocationObjectId": str(location),
-        "CreateSmtpProxyFromCorp": "true" if from_corp else "false",
-        "SmtpProxyAddressesURI": (
-            f"/vmrest/smtpproxyaddresses?query=(ObjectGlobalUserObjectId%20is%20{object_id})"
-        ),
-    }
-
-
-def _global_user_item(row: tuple[object, ...]) -> dict[str, str]:
-    object_id, alias, display, first, last, dtmf, email, smtp, location, _ = row
-    return {
-        "URI": f"/vmrest/globalusers/{object_id}",
-        "ObjectId": str(object_id),
-        "Alias": str(alias),
-        "DisplayName": str(display),
-        "FirstName": str(first),
-        "LastName": str(last),
-        "DtmfAccessId": str(dtmf),
-        "EmailAddress": str(email),
-        "SmtpAddress": str(smtp),
-        "LocationObjectId": str(location),
-    }
-
-
-def _address_item(row: tuple[object, ...]) -> dict[str, str]:
-    object_id, smtp_address, owner = row
-    return {
-        "URI": f"/vmrest/smtpproxyaddresses/{object_id}",
-        "ObjectId": str(object_id),
-        "SmtpAddress": str(smtp_address),
-        "ObjectGlobalUserObjectId": str(owner),
-        "ObjectGlobalUserURI": f"/vmrest/globalusers/{owner}",
-    }
-
-
 _ROUTES = {
     "smtpproxyaddresses": _Route(
-        SMTP_PROXY_ADDRESSES,
-        ADDRESSES_TABLE,
-        _address_item,
-        ("GET", "POST"),
-        ("GET", "PUT", "DELETE"),
+        SMTP_PROXY_ADDRESSES, ADDRESSES_TABLE, ("GET", "POST"), ("GET", "PUT", "DELETE")
     ),
-    "users": _Route(USERS, USERS_TABLE, _user_item, ("GET", "POST"), ("GET", "PUT", "DELETE")),
-    "globalusers": _Route(GLOBAL_USERS, USERS_TABLE, _global_user_item, ("GET",), ("GET",)),
+    "users": _Route(USERS, USERS_TABLE, ("GET", "POST"), ("GET", "PUT", "DELETE")),
+    "globalusers": _Route(GLOBAL_USERS, GLOBAL_USERS_TABLE, ("GET",), ("GET",)),
 }
 
 _USER_WRITABLE = {
@@ -442,7 +391,7 @@ class Emulator:
             row = self.store.get(route.table, object_id)
             if row is None:
                 return self._not_found(as_json, route, object_id)
-            return self._ok(as_json, wire.encode_item(as_json, route.collection, route.render(row)))
+            return self._ok(as_json, wire.encode_item(as_json, route.collection, row))
         if method == "DELETE":
             deleted = (
                 self.store.delete_address(object_id)
@@ -487,10 +436,13 @@ class Emulator:
         if rows_per_page == 0 or page_number == 0:
             total = self.store.count(route.table, criterion)
             return self._ok(as_json, wire.encode_list(as_json, route.collection, total, None))
-        total, rows = self.store.select(
-            route.table, criterion, order, rows_per_page, (page_number - 1) * rows_per_page
-        )
-        items = [route.render(row) for row in rows]
+        offset = (page_number - 1) * rows_per_page
+        if as_json:
+            total, objects = self.store.select_json(
+                route.table, criterion, order, rows_per_page, offset
+            )
+            return self._ok(True, wire.encode_json_list(route.collection, total, objects))
+        total, items = self.store.select(route.table, criterion, order, rows_per_page, offset)
         return self._ok(as_json, wire.encode_list(as_json, route.collection, total, items))
 
     @staticmethod
@@ -566,7 +518,7 @@ class Emulator:
         owner = body.get("ObjectGlobalUserObjectId")
         if owner is not None:
             owner = owner.strip()
-            if owner.lower() == str(current[2]).lower():
+            if owner.lower() == current["ObjectGlobalUserObjectId"].lower():
                 owner = None
             elif self._faults.owner_create_only:
                 raise BadRequest("ObjectGlobalUserObjectId cannot be changed once set")

@@ -3,17 +3,18 @@
 One connection, guarded by a lock, serves every thread. Text columns that CUPI compares
 without regard to case (aliases, addresses, ObjectIds) are ``COLLATE NOCASE`` so that
 equality, ``LIKE`` prefixes and uniqueness are all case-insensitive and indexed.
-Rows come back as tuples in the column order of ``TableSpec.columns``; turning them into
-CUPI objects is the wire layer's job.
+Objects come back as CUPI field names mapped to text; encoding them is the wire layer's job.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -46,46 +47,87 @@ SYSTEM_SMTP_DOMAIN = "cuc.example.com"
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A table, and how CUPI column names map onto its SQL columns.
+    """A CUPI collection over a table: its fields as SQL expressions, its searchable columns.
 
-    ``columns`` is the select list (rows come back in this order); ``searchable`` maps a
-    lower-cased CUPI column name to a SQL expression, or ``None`` for a CUPI column that
+    ``fields`` pairs each CUPI field name with the SQL expression that produces its text, so
+    an object is ``dict(zip(names, row))`` with no per-field Python work. ``searchable`` maps
+    a lower-cased CUPI column name to a SQL column, or to ``None`` for a CUPI column that
     exists but is never set here (a contact owner, say): it matches nothing.
     """
 
     table: str
-    columns: tuple[str, ...]
+    fields: tuple[tuple[str, str], ...]
     searchable: dict[str, str | None]
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.fields)
+
+    @property
+    def select_list(self) -> str:
+        return ", ".join(expression for _, expression in self.fields)
+
+    @property
+    def json_object(self) -> str:
+        """A SQL expression giving one row as a JSON object of strings, in field order."""
+        pairs = ", ".join(f"'{name}', {expression}" for name, expression in self.fields)
+        return f"json_object({pairs})"
+
+
+_USER_COMMON = (
+    ("ObjectId", "object_id"),
+    ("Alias", "alias"),
+    ("DisplayName", "display_name"),
+    ("FirstName", "first_name"),
+    ("LastName", "last_name"),
+    ("DtmfAccessId", "dtmf_access_id"),
+    ("EmailAddress", "email_address"),
+    ("SmtpAddress", "smtp_address"),
+    ("LocationObjectId", "location_object_id"),
+)
+_USER_SEARCHABLE: dict[str, str | None] = {
+    "objectid": "object_id",
+    "alias": "alias",
+    "displayname": "display_name",
+    "firstname": "first_name",
+    "lastname": "last_name",
+    "dtmfaccessid": "dtmf_access_id",
+    "emailaddress": "email_address",
+}
 
 USERS_TABLE = TableSpec(
     table="users",
-    columns=(
-        "object_id",
-        "alias",
-        "display_name",
-        "first_name",
-        "last_name",
-        "dtmf_access_id",
-        "email_address",
-        "smtp_address",
-        "location_object_id",
-        "create_smtp_proxy_from_corp",
+    fields=(
+        ("URI", "'/vmrest/users/' || object_id"),
+        *_USER_COMMON,
+        (
+            "CreateSmtpProxyFromCorp",
+            "CASE create_smtp_proxy_from_corp WHEN 0 THEN 'false' ELSE 'true' END",
+        ),
+        (
+            "SmtpProxyAddressesURI",
+            "'/vmrest/smtpproxyaddresses?query=(ObjectGlobalUserObjectId%20is%20' "
+            "|| object_id || ')'",
+        ),
     ),
-    searchable={
-        "objectid": "object_id",
-        "alias": "alias",
-        "displayname": "display_name",
-        "firstname": "first_name",
-        "lastname": "last_name",
-        "dtmfaccessid": "dtmf_access_id",
-        "emailaddress": "email_address",
-    },
+    searchable=_USER_SEARCHABLE,
+)
+
+GLOBAL_USERS_TABLE = TableSpec(
+    table="users",
+    fields=(("URI", "'/vmrest/globalusers/' || object_id"), *_USER_COMMON),
+    searchable=_USER_SEARCHABLE,
 )
 
 ADDRESSES_TABLE = TableSpec(
     table="smtp_proxy_addresses",
-    columns=("object_id", "smtp_address", "global_user_object_id"),
+    fields=(
+        ("URI", "'/vmrest/smtpproxyaddresses/' || object_id"),
+        ("ObjectId", "object_id"),
+        ("SmtpAddress", "smtp_address"),
+        ("ObjectGlobalUserObjectId", "global_user_object_id"),
+        ("ObjectGlobalUserURI", "'/vmrest/globalusers/' || global_user_object_id"),
+    ),
     searchable={
         "objectid": "object_id",
         "smtpaddress": "smtp_address",
@@ -140,6 +182,15 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._generation = 0  # bumped by every write: remembered page ends go stale
+        self._resume: dict[tuple[object, ...], int] = {}
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        with self._lock:
+            self._generation += 1
+            self._resume.clear()
+            yield
 
     def close(self) -> None:
         with self._lock:
@@ -169,6 +220,55 @@ class Store:
             row = self._db.execute(f"SELECT COUNT(*) FROM {spec.table}{where}", params).fetchone()
         return int(row[0])
 
+    def _page(
+        self,
+        spec: TableSpec,
+        select_list: str,
+        criterion: Criterion | None,
+        order: Order | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[int, list[tuple[Any, ...]]]:
+        """The total that match and one page of ``(seq, *select_list)`` rows, read in one
+        consistent snapshot.
+
+        Pages are ``LIMIT``/``OFFSET`` pages, as a real server's are (a row deleted from an
+        earlier page between two requests shifts the rest). For the common walk through a
+        collection page after page, the position where the previous page ended is
+        remembered until the next write, so that page N+1 starts there instead of skipping
+        N pages of rows again: paging stays linear in what the server holds.
+        """
+        where, params = self._where(spec, criterion)
+        if order is None:
+            order_by = "seq"
+        else:
+            order_by = f"{order.column} {'DESC' if order.descending else 'ASC'}, seq"
+        with self._lock:
+            total = self._db.execute(
+                f"SELECT COUNT(*) FROM {spec.table}{where}", params
+            ).fetchone()[0]
+            resume_key = (spec.table, where, tuple(params), offset, self._generation)
+            resume_after = self._resume.get(resume_key) if order is None else None
+            if resume_after is not None:
+                joiner = " AND" if where else " WHERE"
+                sql = (
+                    f"SELECT seq, {select_list} FROM {spec.table}{where}{joiner} "
+                    "seq > ? ORDER BY seq LIMIT ?"
+                )
+                rows = self._db.execute(sql, [*params, resume_after, limit]).fetchall()
+            else:
+                sql = (
+                    f"SELECT seq, {select_list} FROM {spec.table}{where} "
+                    f"ORDER BY {order_by} LIMIT ? OFFSET ?"
+                )
+                rows = self._db.execute(sql, [*params, limit, offset]).fetchall()
+            if order is None and rows:
+                if len(self._resume) > 64:
+                    self._resume.clear()
+                end_key = (spec.table, where, tuple(params), offset + len(rows), self._generation)
+                self._resume[end_key] = rows[-1][0]
+        return int(total), rows
+
     def select(
         self,
         spec: TableSpec,
@@ -176,29 +276,34 @@ class Store:
         order: Order | None,
         limit: int,
         offset: int,
-    ) -> tuple[int, list[tuple[object, ...]]]:
-        """One page of rows and the total that match, read in one consistent snapshot."""
-        where, params = self._where(spec, criterion)
-        if order is None:
-            order_by = "seq"
-        else:
-            order_by = f"{order.column} {'DESC' if order.descending else 'ASC'}, seq"
-        columns = ", ".join(spec.columns)
-        sql = f"SELECT {columns} FROM {spec.table}{where} ORDER BY {order_by} LIMIT ? OFFSET ?"
-        with self._lock:
-            total = self._db.execute(
-                f"SELECT COUNT(*) FROM {spec.table}{where}", params
-            ).fetchone()[0]
-            rows = self._db.execute(sql, [*params, limit, offset]).fetchall()
-        return int(total), rows
+    ) -> tuple[int, list[dict[str, str]]]:
+        """The total that match and one page of objects."""
+        total, rows = self._page(spec, spec.select_list, criterion, order, limit, offset)
+        names = spec.names
+        return total, [dict(zip(names, row[1:], strict=True)) for row in rows]
 
-    def get(self, spec: TableSpec, object_id: str) -> tuple[object, ...] | None:
-        columns = ", ".join(spec.columns)
+    def select_json(
+        self,
+        spec: TableSpec,
+        criterion: Criterion | None,
+        order: Order | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[int, list[str]]:
+        """The total that match and one page of objects, each already a JSON object text.
+
+        SQLite writes the JSON, so a listing costs no Python work per row: the emulator's
+        JSON pages are as cheap as encoding the rows at all.
+        """
+        total, rows = self._page(spec, spec.json_object, criterion, order, limit, offset)
+        return total, [str(row[1]) for row in rows]
+
+    def get(self, spec: TableSpec, object_id: str) -> dict[str, str] | None:
         with self._lock:
-            row: tuple[object, ...] | None = self._db.execute(
-                f"SELECT {columns} FROM {spec.table} WHERE object_id = ?", (object_id,)
+            row = self._db.execute(
+                f"SELECT {spec.select_list} FROM {spec.table} WHERE object_id = ?", (object_id,)
             ).fetchone()
-        return row
+        return None if row is None else dict(zip(spec.names, row, strict=True))
 
     def user_exists(self, object_id: str) -> bool:
         with self._lock:
@@ -239,7 +344,7 @@ class Store:
             "dtmf_access_id": dtmf_access_id,
         }
         made: str | None = None
-        with self._lock:
+        with self._writing():
             try:
                 self._db.execute("BEGIN")
                 self._db.execute(
@@ -285,7 +390,7 @@ class Store:
         if not changes:
             return self.user_exists(object_id)
         assignments = ", ".join(f"{column} = ?" for column in changes)
-        with self._lock:
+        with self._writing():
             try:
                 cursor = self._db.execute(
                     f"UPDATE users SET {assignments} WHERE object_id = ?",
@@ -297,7 +402,7 @@ class Store:
 
     def delete_user(self, object_id: str) -> bool:
         """Remove a user and every address it owns; False when there is no such user."""
-        with self._lock:
+        with self._writing():
             self._db.execute("BEGIN")
             self._db.execute(
                 "DELETE FROM smtp_proxy_addresses WHERE global_user_object_id = ?", (object_id,)
@@ -307,7 +412,7 @@ class Store:
         return cursor.rowcount > 0
 
     def insert_address(self, object_id: str, smtp_address: str, owner_id: str) -> None:
-        with self._lock:
+        with self._writing():
             try:
                 self._db.execute(
                     "INSERT INTO smtp_proxy_addresses"
@@ -328,7 +433,7 @@ class Store:
             changes["smtp_address"] = smtp_address
         if owner_id is not None:
             changes["global_user_object_id"] = owner_id
-        with self._lock:
+        with self._writing():
             if not changes:
                 row = self._db.execute(
                     "SELECT 1 FROM smtp_proxy_addresses WHERE object_id = ?", (object_id,)
@@ -345,7 +450,7 @@ class Store:
         return cursor.rowcount > 0
 
     def delete_address(self, object_id: str) -> bool:
-        with self._lock:
+        with self._writing():
             cursor = self._db.execute(
                 "DELETE FROM smtp_proxy_addresses WHERE object_id = ?", (object_id,)
             )
@@ -360,7 +465,7 @@ class Store:
     ) -> None:
         """Insert many users ``(object_id, alias, dtmf, display, first, last, email, from_corp)``
         and addresses ``(object_id, smtp_address, owner_id)`` in one transaction."""
-        with self._lock:
+        with self._writing():
             try:
                 self._db.execute("BEGIN")
                 self._db.executemany(

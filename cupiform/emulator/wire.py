@@ -58,6 +58,16 @@ def encode_list(
     return f'{XML_DECLARATION}<{root} total="{total}">{inner}</{root}>'.encode()
 
 
+def encode_json_list(collection: Collection, total: int, objects: Sequence[str]) -> bytes:
+    """A JSON listing from objects already encoded as JSON text (one per item)."""
+    head = f'{{"@total":"{total}"'
+    if not objects:
+        return (head + "}").encode()
+    if len(objects) == 1:
+        return f'{head},"{collection.item_element}":{objects[0]}}}'.encode()
+    return f'{head},"{collection.item_element}":[{",".join(objects)}]}}'.encode()
+
+
 def encode_item(as_json: bool, collection: Collection, item: Item) -> bytes:
     if as_json:
         return json.dumps(dict(item), ensure_ascii=False, separators=(",", ":")).encode()
