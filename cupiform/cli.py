@@ -146,6 +146,59 @@ def emulator_serve(options: GlobalOptions, /, **kwargs: object) -> None:
     run(options, **kwargs)  # type: ignore[arg-type]
 
 
+@cli.command("validate")
+@click.pass_obj
+def validate(options: GlobalOptions) -> None:
+    """Check cupiform.yaml and the manifests against the schemas and rules (no server)."""
+    from cupiform.commands.validate import run
+
+    click.echo(run(options.directory))
+
+
+@cli.group("state")
+def state() -> None:
+    """Inspect and repair the state file (no server)."""
+
+
+@state.command("list")
+@click.pass_obj
+def state_list(options: GlobalOptions) -> None:
+    """List the addresses in the state."""
+    from cupiform.commands.state_cmd import list_addresses
+
+    if text := list_addresses(options.directory):
+        click.echo(text)
+
+
+@state.command("show")
+@click.argument("name")
+@click.pass_obj
+def state_show(options: GlobalOptions, name: str) -> None:
+    """Print one resource's state entry as JSON (NAME: address or bare name)."""
+    from cupiform.commands.state_cmd import show
+
+    click.echo(show(options.directory, name))
+
+
+@state.command("rm")
+@click.argument("names", nargs=-1, required=True, metavar="NAME...")
+@click.pass_obj
+def state_rm(options: GlobalOptions, names: tuple[str, ...]) -> None:
+    """Forget resources; their objects stay on the server, unmanaged."""
+    from cupiform.commands.state_cmd import remove
+
+    click.echo(remove(options.directory, names))
+
+
+@state.command("unlock")
+@click.pass_obj
+def state_unlock(options: GlobalOptions) -> None:
+    """Clear a lock whose holder is gone (refused while the holder runs)."""
+    from cupiform.commands.state_cmd import unlock
+
+    click.echo(unlock(options.directory))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit code; never raises."""
     args = list(sys.argv[1:] if argv is None else argv)

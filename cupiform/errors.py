@@ -7,8 +7,10 @@ Anything else that escapes is a bug.
     CupiformError
      ├── UsageError                 a command line that cannot be carried out
      ├── ConfigError                cupiform.yaml is missing, unreadable or invalid
+     │    └── InvalidConfigError    cupiform.yaml refused; carries every Problem found
      ├── ManifestError              manifests refused; carries every Problem found
      ├── StateError                 the state file cannot be used
+     │    ├── StateCorruptError     it does not parse or breaks the schema (left untouched)
      │    ├── StateLockedError      another process holds the lock (names the holder)
      │    └── StateMismatchError    another server's state, newer format, stale saved plan
      ├── PlanError                  the desired state cannot be planned (conflicts, aliases)
@@ -19,11 +21,15 @@ Anything else that escapes is a bug.
           │    ├── ConnectError     could not connect (refused, DNS, reset)
           │    ├── TLSError         certificate verification or handshake failed
           │    └── RequestTimeout   no answer within the configured timeout
+          ├── OutcomeUnknownError   a POST got no clear answer, and looking up its object
+          │                         could not tell whether it was created
           └── ServerError           the server answered with an error status
                ├── AuthenticationError   401 (never retried)
                ├── NotFoundError         404 NOT_FOUND
                ├── ThrottledError        503 server busy
-               └── RejectedError         any other refusal (400 DATA_EXCEPTION, 403, 415, 5xx...)
+               ├── RejectedError         any other refusal (400 DATA_EXCEPTION, 403, 415, 5xx...)
+               └── BadResponseError      an answer that cannot be read (a malformed body,
+                                         a 201 naming no ObjectId)
 
 Messages say what was asked, of what, and what came back; they never hold a credential.
 """
@@ -58,17 +64,37 @@ class Problem:
         return f"{self.file}:{self.line}:{self.column}: {self.message}"
 
 
+def _sorted_problems(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.file, p.line, p.column, p.message))
+
+
+def _problem_list(problems: list[Problem]) -> str:
+    count = len(problems)
+    header = f"{count} error{'s' if count != 1 else ''}:"
+    return "\n".join([header, *(f"  {p}" for p in problems)])
+
+
 class ManifestError(CupiformError):
     """Refused input; ``problems`` holds every one found, sorted by file and line."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.column, p.message))
-        count = len(self.problems)
-        header = f"{count} error{'s' if count != 1 else ''}:"
-        super().__init__("\n".join([header, *(f"  {p}" for p in self.problems)]))
+        self.problems = _sorted_problems(problems)
+        super().__init__(_problem_list(self.problems))
+
+
+class InvalidConfigError(ConfigError):
+    """cupiform.yaml refused; ``problems`` holds every one found, sorted by line."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = _sorted_problems(problems)
+        super().__init__(_problem_list(self.problems))
 
 
 class StateError(CupiformError):
+    pass
+
+
+class StateCorruptError(StateError):
     pass
 
 
@@ -141,4 +167,12 @@ class ThrottledError(ServerError):
 
 
 class RejectedError(ServerError):
+    pass
+
+
+class OutcomeUnknownError(CupiError):
+    pass
+
+
+class BadResponseError(ServerError):
     pass
