@@ -473,7 +473,7 @@ class Emulator:
             raise BadRequest("SmtpAddress must not be empty")
         if len(address) > SMTP_ADDRESS_MAX:
             raise BadRequest(f"SmtpAddress is longer than {SMTP_ADDRESS_MAX} characters")
-        if "@" not in address or any(c.isspace() for c in address):
+        if "@" not in address or any(c.isspace() or not c.isprintable() for c in address):
             raise BadRequest(f"SmtpAddress {address!r} is not a valid SMTP address")
         return address
 

@@ -110,6 +110,10 @@ def test_post_creates_and_answers_the_uri(target: Target, wire: str) -> None:
             "is not a valid SMTP address",
         ),
         (
+            {"SmtpAddress": "a\u0001b@example.com", "ObjectGlobalUserObjectId": JDOE},
+            "is not a valid SMTP address",
+        ),
+        (
             {"SmtpAddress": "a" * 310 + "@example.com", "ObjectGlobalUserObjectId": JDOE},
             "longer than 320",
         ),
