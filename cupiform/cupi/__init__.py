@@ -1,0 +1,29 @@
+"""The CUPI client: the one place that talks to a Unity Connection server.
+
+settings.py   ClientSettings: the server: part of cupiform.yaml plus credentials
+client.py     CupiClient: listing, count, get, create, update, delete, user look-ups
+codec.py      JSON and XML bodies <-> plain values, with every quirk of the server
+query.py      (column is value) / (column startswith value) and paging parameters
+retry.py      how often and how long to wait before another attempt
+limiter.py    the concurrency window shared by every thread (AIMD on 503)
+session.py    one server session for the run, even with many threads
+log.py        the -v HTTP log, credentials and cookies redacted
+"""
+
+from __future__ import annotations
+
+from cupiform.cupi.client import CupiClient
+from cupiform.cupi.limiter import ConcurrencyLimiter
+from cupiform.cupi.query import Query, is_, startswith
+from cupiform.cupi.retry import RetryPolicy
+from cupiform.cupi.settings import ClientSettings
+
+__all__ = [
+    "ClientSettings",
+    "ConcurrencyLimiter",
+    "CupiClient",
+    "Query",
+    "RetryPolicy",
+    "is_",
+    "startswith",
+]
