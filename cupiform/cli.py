@@ -64,6 +64,10 @@ def cli(ctx: click.Context, directory: Path | None, no_color: bool, verbose: boo
         if not directory.is_dir():
             raise CupiformError(f"-C {directory}: no such directory")
         os.chdir(directory)
+    if verbose:
+        from cupiform.cupi.log import enable
+
+        enable(sys.stderr)
     ctx.obj = GlobalOptions(directory=Path.cwd(), color=_color_wanted(no_color), verbose=verbose)
 
 
@@ -197,6 +201,58 @@ def state_unlock(options: GlobalOptions) -> None:
     from cupiform.commands.state_cmd import unlock
 
     click.echo(unlock(options.directory))
+
+
+@cli.command("plan")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also save the plan here, for apply to carry out later.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="For people, a PR comment, or machines.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when there are changes (drift counts), 0 when none.",
+)
+@click.option("--refresh-only", is_flag=True, help="Only drift and unmanaged objects.")
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="NAME",
+    help="Only this resource (and what it depends on); repeatable.",
+)
+@click.pass_obj
+def plan(
+    options: GlobalOptions,
+    out: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    refresh_only: bool,
+    targets: tuple[str, ...],
+) -> None:
+    """Compare manifests, state and the live server; print what apply would do."""
+    from cupiform.commands.plan_cmd import run
+
+    code = run(
+        color=options.color and sys.stdout.isatty(),
+        out=out,
+        fmt=fmt,
+        detailed_exitcode=detailed_exitcode,
+        refresh_only=refresh_only,
+        targets=targets,
+    )
+    if code:
+        raise ExitCode(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,52 @@
+"""``cupiform plan``: read manifests, state and the live server; print the plan."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cupiform.commands.project import open_project, plan_project, warn
+from cupiform.connect import open_client
+from cupiform.errors import UsageError
+from cupiform.plan import Plan
+from cupiform.render.json_plan import render_json
+from cupiform.render.markdown import render_markdown
+from cupiform.render.text import render_text
+from cupiform.savedplan import save_plan
+from cupiform.state import load_state
+
+
+def render(plan: Plan, fmt: str, color: bool) -> str:
+    if fmt == "json":
+        return render_json(plan)
+    if fmt == "markdown":
+        return render_markdown(plan)
+    if fmt == "text":
+        return render_text(plan, color=color)
+    raise UsageError("--format must be one of text, markdown, json")
+
+
+def run(
+    *,
+    color: bool,
+    out: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    refresh_only: bool,
+    targets: Sequence[str],
+) -> int:
+    project = open_project()
+    with project.backend.lock("plan"):
+        state = load_state(project.backend, project.server)
+        with open_client(project.config, os.environ, warn=warn) as client:
+            plan = plan_project(project, state, client, refresh_only=refresh_only, targets=targets)
+    sys.stdout.write(render(plan, fmt, color))
+    if out is not None:
+        save_plan(out, plan, lineage=state.lineage, serial=state.serial, server=project.server)
+        print(
+            f"cupiform: plan saved to {out}; carry it out with: cupiform apply {out}",
+            file=sys.stderr,
+        )
+    return 2 if detailed_exitcode and plan.has_changes else 0

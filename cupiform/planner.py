@@ -1,0 +1,626 @@
+"""The planner: (desired resources, state, live objects) -> Plan. Pure: no I/O.
+
+For each resource kind, independently:
+
+1. Drift: every state entry is compared with the live object it is bound to.
+2. Renames: a new resource whose object is bound in state under a name no manifest
+   declares any more (same unique value, same owner) is a ``move``, not a delete+create.
+3. Each declared resource: bound and live -> ``update`` when values differ; bound but gone
+   -> ``create`` again (or ``adopt`` an equal live object); new -> ``adopt`` a live object
+   with the same unique value and owner, else ``create``.
+4. Each state entry no manifest declares: ``delete`` it, or ``forget`` it when gone.
+5. Unmanaged: live objects of managed owners bound to nothing; deleted with ``prune``.
+6. Ordering: a call that takes a unique value (create, update to it) depends on the call
+   that gives it up (delete, update away). A cycle of updates (a swap) is broken by first
+   moving one member to a temporary value.
+
+Unique values (an SMTP address) are compared without regard to case, as the server does;
+a change of case alone is still a change to make. Owner ObjectIds compare without case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from cupiform.errors import PlanError, Problem
+from cupiform.model import Resource, Source
+from cupiform.plan import (
+    ADOPT,
+    CREATE,
+    DELETE,
+    FORGET,
+    MOVE,
+    UPDATE,
+    Action,
+    Attributes,
+    Drift,
+    LiveObject,
+    Plan,
+    Unmanaged,
+)
+from cupiform.resources.kinds import ResourceKind
+from cupiform.state.document import StateEntry
+
+
+def field_diff(before: Attributes, after: Attributes) -> dict[str, Any]:
+    """The deepdiff of two sets of fields, as plain JSON-able values."""
+    diff = DeepDiff(dict(before), dict(after), verbose_level=2)
+    result: dict[str, Any] = diff.to_dict()
+    return result
+
+
+@dataclass
+class _Draft:
+    """An action while the plan is being made (dependencies are added last)."""
+
+    action: Action
+    takes: str | None = None  # casefolded unique value this call takes
+    gives: str | None = None  # casefolded unique value this call gives up
+
+
+class _KindPlanner:
+    def __init__(
+        self,
+        kind: ResourceKind,
+        owners: Mapping[str, str],
+        owner_names: Mapping[str, str],
+        prune: bool,
+    ) -> None:
+        self.kind = kind
+        self.owners = owners
+        self.owner_names = owner_names
+        self.prune = prune
+        self.unique = next((f.field for f in kind.fields if f.unique), None)
+        self.owner_field = kind.owner.field
+        self.fields = kind.state_attributes
+        self.problems: list[Problem] = []
+        self.drafts: list[_Draft] = []
+        self.sources: dict[str, Source] = {}  # resource address -> where it is declared
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _unique_of(self, attributes: Attributes) -> str | None:
+        if self.unique is None:
+            return None
+        value = attributes.get(self.unique)
+        return None if value is None else value.casefold()
+
+    def _owner_of(self, attributes: Attributes) -> str:
+        return attributes.get(self.owner_field, "").lower()
+
+    def _same(self, a: Attributes, b: Attributes) -> bool:
+        for name in self.fields:
+            left, right = a.get(name), b.get(name)
+            if name == self.owner_field and left is not None and right is not None:
+                if left.lower() != right.lower():
+                    return False
+            elif left != right:
+                return False
+        return True
+
+    def _managed(self, attributes: Attributes) -> dict[str, str]:
+        return {name: attributes[name] for name in self.fields if name in attributes}
+
+    def owner_label(self, object_id: str) -> str:
+        alias = self.owner_names.get(object_id.lower())
+        return f"user '{alias}' ({object_id})" if alias else f"owner {object_id}"
+
+    def _add(self, action: Action, takes: str | None = None, gives: str | None = None) -> None:
+        self.drafts.append(_Draft(action, takes, gives))
+
+    # -- desired values -----------------------------------------------------------------------
+
+    def desired(self, resources: Sequence[Resource]) -> dict[str, tuple[Resource, dict[str, str]]]:
+        """Each resource's address -> (resource, the fields it wants, owner resolved)."""
+        result: dict[str, tuple[Resource, dict[str, str]]] = {}
+        for resource in resources:
+            owner = resource.owner
+            if owner.object_id is not None:
+                owner_id = owner.object_id
+            else:
+                alias = owner.alias or ""
+                found = self.owners.get(alias.lower())
+                if found is None:
+                    self.problems.append(
+                        Problem(
+                            owner.source.file,
+                            owner.source.line,
+                            owner.source.column,
+                            f"{resource.address}: user '{alias}' is not known to the server",
+                        )
+                    )
+                    continue
+                owner_id = found
+            attributes = {**resource.attributes, self.owner_field: owner_id}
+            result[resource.address] = (resource, attributes)
+            self.sources[resource.address] = resource.source
+        return result
+
+    # -- the plan for one kind ------------------------------------------------------------------
+
+    def plan(
+        self,
+        resources: Sequence[Resource],
+        state: Mapping[str, StateEntry],
+        live: Sequence[LiveObject],
+        refresh_only: bool,
+    ) -> tuple[list[Action], list[Drift], list[Unmanaged]]:
+        kind = self.kind.name
+        wanted = self.desired(resources)
+        live_by_id = {obj.object_id.lower(): obj for obj in live}
+        live_by_unique: dict[str, LiveObject] = {}
+        for item in live:
+            unique = self._unique_of(item.attributes)
+            if unique is not None:
+                live_by_unique[unique] = item
+
+        # 1. Drift.
+        drift: list[Drift] = []
+        for address, bound in sorted(state.items()):
+            obj = live_by_id.get(bound.object_id.lower())
+            if obj is None:
+                drift.append(
+                    Drift(address, kind, bound.object_id, "deleted", dict(bound.attributes), None)
+                )
+            elif not self._same(bound.attributes, obj.attributes):
+                after = self._managed(obj.attributes)
+                drift.append(
+                    Drift(
+                        address,
+                        kind,
+                        bound.object_id,
+                        "changed",
+                        dict(bound.attributes),
+                        after,
+                        field_diff(bound.attributes, after),
+                    )
+                )
+
+        bound_ids = {bound.object_id.lower(): address for address, bound in state.items()}
+        claimed: set[str] = set()  # ObjectIds (lower) some resource keeps, adopts or moves to
+
+        # 2. Renames: state entries no manifest declares, matched to new resources.
+        orphans = {a: b for a, b in state.items() if a not in wanted}
+        orphan_by_value: dict[tuple[str | None, str], str] = {}
+        for address, bound in orphans.items():
+            obj = live_by_id.get(bound.object_id.lower())
+            if obj is not None:
+                key = (self._unique_of(obj.attributes), self._owner_of(obj.attributes))
+                orphan_by_value.setdefault(key, address)
+        moves: dict[str, str] = {}  # new address -> old address
+        for address, (_, attributes) in wanted.items():
+            if address in state:
+                continue
+            key = (self._unique_of(attributes), self._owner_of(attributes))
+            old = orphan_by_value.pop(key, None)
+            if old is not None:
+                obj = live_by_id[state[old].object_id.lower()]
+                if self._same(obj.attributes, attributes):
+                    moves[address] = old
+
+        # 3. Declared resources.
+        for address, (resource, attributes) in wanted.items():
+            source = resource.source.line_ref
+            after = self._managed(attributes)
+            bound_now = state.get(address)
+            if address in moves:
+                old = moves[address]
+                object_id = state[old].object_id
+                claimed.add(object_id.lower())
+                obj = live_by_id[object_id.lower()]
+                self._add(
+                    Action(
+                        address,
+                        kind,
+                        address,
+                        MOVE,
+                        object_id,
+                        self._managed(obj.attributes),
+                        after,
+                        f"renamed from {old} in the manifests; same object",
+                        source=source,
+                        moved_from=old,
+                    )
+                )
+                continue
+            obj = live_by_id.get(bound_now.object_id.lower()) if bound_now else None
+            if bound_now is not None and obj is not None:
+                claimed.add(obj.object_id.lower())
+                before = self._managed(obj.attributes)
+                if self._same(before, after):
+                    continue
+                drifted = not self._same(bound_now.attributes, obj.attributes)
+                reason = (
+                    "changed outside cupiform; the manifest's values are restored"
+                    if drifted and self._same(bound_now.attributes, after)
+                    else "the manifest changed"
+                )
+                self._update(address, obj, before, after, reason, source)
+                continue
+            holder = live_by_unique.get(self._unique_of(attributes) or "") if self.unique else None
+            gone = "deleted outside cupiform; " if bound_now is not None else ""
+            if (
+                holder is not None
+                and holder.object_id.lower() not in bound_ids
+                and self._owner_of(holder.attributes) == self._owner_of(attributes)
+            ):
+                claimed.add(holder.object_id.lower())
+                before = self._managed(holder.attributes)
+                if self._same(before, after):
+                    self._add(
+                        Action(
+                            address,
+                            kind,
+                            address,
+                            ADOPT,
+                            holder.object_id,
+                            before,
+                            after,
+                            f"{gone}an object with this {self.unique} and owner exists on the "
+                            "server: bind it",
+                            source=source,
+                        )
+                    )
+                else:
+                    self._update(
+                        address,
+                        holder,
+                        before,
+                        after,
+                        f"{gone}an object with this {self.unique} and owner exists "
+                        "on the server: bind it and correct it",
+                        source,
+                    )
+                continue
+            self._add(
+                Action(
+                    address,
+                    kind,
+                    address,
+                    CREATE,
+                    None,
+                    None,
+                    after,
+                    f"{gone}not on the server" if gone else "new in the manifests",
+                    source=source,
+                ),
+                takes=self._unique_of(after),
+            )
+
+        # 4. State entries no manifest declares.
+        moved_away = set(moves.values())
+        for address, bound in sorted(orphans.items()):
+            if address in moved_away:
+                continue
+            obj = live_by_id.get(bound.object_id.lower())
+            if obj is None:
+                self._add(
+                    Action(
+                        address,
+                        kind,
+                        address,
+                        FORGET,
+                        bound.object_id,
+                        dict(bound.attributes),
+                        None,
+                        "no longer declared, and already gone from the server",
+                    )
+                )
+            else:
+                before = self._managed(obj.attributes)
+                self._add(
+                    Action(
+                        address,
+                        kind,
+                        address,
+                        DELETE,
+                        obj.object_id,
+                        before,
+                        None,
+                        "no longer declared in any manifest",
+                    ),
+                    gives=self._unique_of(before),
+                )
+
+        # 5. Unmanaged objects of managed owners.
+        managed_owners = {self._owner_of(attributes) for _, attributes in wanted.values()}
+        managed_owners |= {self._owner_of(b.attributes) for b in state.values()}
+        unmanaged: list[Unmanaged] = []
+        for item in live:
+            object_id = item.object_id.lower()
+            if object_id in bound_ids or object_id in claimed:
+                continue
+            owner = self._owner_of(item.attributes)
+            if owner not in managed_owners:
+                continue
+            attributes = self._managed(item.attributes)
+            owner_id = item.attributes.get(self.owner_field, "")
+            unmanaged.append(
+                Unmanaged(
+                    kind,
+                    item.object_id,
+                    attributes,
+                    self.owner_names.get(owner, owner_id),
+                    self.prune and not refresh_only,
+                )
+            )
+            if self.prune:
+                self._add(
+                    Action(
+                        f"{kind}[{item.object_id}]",
+                        kind,
+                        None,
+                        DELETE,
+                        item.object_id,
+                        attributes,
+                        None,
+                        "unmanaged object of a managed owner (prune: true)",
+                    ),
+                    gives=self._unique_of(attributes),
+                )
+
+        if refresh_only:
+            return [], drift, unmanaged
+        self._order(live_by_unique)
+        return [draft.action for draft in self.drafts], drift, unmanaged
+
+    def _update(
+        self,
+        address: str,
+        obj: LiveObject,
+        before: dict[str, str],
+        after: dict[str, str],
+        reason: str,
+        source: str | None,
+    ) -> None:
+        old, new = self._unique_of(before), self._unique_of(after)
+        moves_value = old != new
+        self._add(
+            Action(
+                address,
+                self.kind.name,
+                address,
+                UPDATE,
+                obj.object_id,
+                before,
+                after,
+                reason,
+                source=source,
+                diff=field_diff(before, after),
+            ),
+            takes=new if moves_value else None,
+            gives=old if moves_value else None,
+        )
+
+    # -- ordering -------------------------------------------------------------------------------
+
+    def _order(self, live_by_unique: Mapping[str, LiveObject]) -> None:
+        by_object = {
+            d.action.object_id.lower(): d
+            for d in self.drafts
+            if d.action.object_id is not None and d.gives is not None
+        }
+        for draft in self.drafts:
+            if draft.takes is None:
+                continue
+            holder = live_by_unique.get(draft.takes)
+            if holder is None or holder.object_id.lower() == (draft.action.object_id or "").lower():
+                continue
+            giver = by_object.get(holder.object_id.lower())
+            if giver is not None and giver.gives == draft.takes:
+                draft.action = replace(
+                    draft.action, depends_on=(*draft.action.depends_on, giver.action.key)
+                )
+                continue
+            resource = draft.action.address
+            value = (draft.action.after or {}).get(self.unique or "", draft.takes)
+            owner = self.owner_label(holder.attributes.get(self.owner_field, ""))
+            where = self.sources.get(resource or "", Source("(state)", 0, 0))
+            self.problems.append(
+                Problem(
+                    where.file,
+                    where.line,
+                    where.column,
+                    f"{resource}: {self.unique} {value} is held on the server by object "
+                    f"{holder.object_id} of {owner}, which no resource manages; remove it "
+                    "from that owner first (prune: true does so for owners the manifests "
+                    "manage)",
+                )
+            )
+        self._break_cycles()
+        self.drafts = _topological(self.drafts)
+
+    def _break_cycles(self) -> None:
+        for cycle in _cycles(self.drafts):
+            first = min(cycle, key=lambda d: d.action.key)
+            action = first.action
+            before = action.before or {}
+            unique = self.unique or ""
+            current = before.get(unique, "")
+            domain = current.rpartition("@")[2] or "invalid"
+            temporary = f"cupiform-tmp-{action.object_id}@{domain}"
+            members = " waits for ".join([*(d.action.key for d in cycle), cycle[0].action.key])
+            step = Action(
+                f"{action.key}#tmp",
+                action.kind,
+                action.address,
+                UPDATE,
+                action.object_id,
+                before,
+                {**before, unique: temporary},
+                f"breaks a cycle ({members}): {current} first moves to a temporary "
+                "address, which frees it for the others",
+                source=action.source,
+                diff=field_diff(before, {**before, unique: temporary}),
+            )
+            # The first half gives up the value; the second takes the target from there.
+            second_before = {**before, unique: temporary}
+            first.action = replace(
+                action,
+                before=second_before,
+                diff=field_diff(second_before, action.after or {}),
+                reason=f"{action.reason} (second step of breaking a cycle: from the "
+                "temporary address)",
+            )
+            gives = first.gives
+            first.gives = None
+            for draft in self.drafts:
+                if action.key in draft.action.depends_on and draft is not first:
+                    draft.action = replace(
+                        draft.action,
+                        depends_on=tuple(
+                            step.key if key == action.key else key
+                            for key in draft.action.depends_on
+                        ),
+                    )
+            self.drafts.append(_Draft(step, takes=None, gives=gives))
+
+
+def _cycles(drafts: Sequence[_Draft]) -> list[list[_Draft]]:
+    """Strongly connected groups of more than one action (Tarjan), each in cycle order."""
+    by_key = {d.action.key: d for d in drafts}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[_Draft]] = []
+    counter = 0
+
+    def visit(root: str) -> None:
+        nonlocal counter
+        work = [(root, iter(by_key[root].action.depends_on))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            advanced = False
+            for target in edges:
+                if target not in by_key:
+                    continue
+                if target not in index:
+                    index[target] = low[target] = counter
+                    counter += 1
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(by_key[target].action.depends_on)))
+                    advanced = True
+                    break
+                if target in on_stack:
+                    low[node] = min(low[node], index[target])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                group: list[str] = []
+                while True:
+                    key = stack.pop()
+                    on_stack.discard(key)
+                    group.append(key)
+                    if key == node:
+                        break
+                if len(group) > 1:
+                    groups.append([by_key[key] for key in reversed(group)])
+
+    for draft in drafts:
+        if draft.action.key not in index:
+            visit(draft.action.key)
+    return groups
+
+
+def _topological(drafts: Sequence[_Draft]) -> list[_Draft]:
+    """Dependencies first; otherwise writes before state-only actions, then by key."""
+    by_key = {d.action.key: d for d in drafts}
+    rank = {CREATE: 1, UPDATE: 1, DELETE: 0, ADOPT: 2, MOVE: 2, FORGET: 2}
+    done: set[str] = set()
+    ordered: list[_Draft] = []
+    for draft in sorted(drafts, key=lambda d: (rank[d.action.action], d.action.key)):
+        pending = [draft]
+        while pending:
+            current = pending[-1]
+            key = current.action.key
+            if key in done:
+                pending.pop()
+                continue
+            missing = [
+                by_key[k] for k in current.action.depends_on if k in by_key and k not in done
+            ]
+            if missing:
+                pending.extend(missing)
+                continue
+            done.add(key)
+            ordered.append(current)
+            pending.pop()
+    return ordered
+
+
+def _with_dependencies(actions: Sequence[Action], keys: Collection[str]) -> list[Action]:
+    by_key = {a.key: a for a in actions}
+    wanted: set[str] = set()
+    pending = [k for k in keys if k in by_key]
+    while pending:
+        key = pending.pop()
+        if key in wanted:
+            continue
+        wanted.add(key)
+        pending.extend(k for k in by_key[key].depends_on if k in by_key)
+        if f"{key}#tmp" in by_key:
+            pending.append(f"{key}#tmp")
+    return [a for a in actions if a.key in wanted]
+
+
+def make_plan(
+    kinds: Sequence[ResourceKind],
+    resources: Sequence[Resource],
+    state: Mapping[str, StateEntry],
+    live: Sequence[LiveObject],
+    *,
+    owners: Mapping[str, str],
+    owner_names: Mapping[str, str] | None = None,
+    prune: bool = False,
+    refresh_only: bool = False,
+    targets: Collection[str] = (),
+) -> Plan:
+    """Plan every kind. ``owners`` maps lower-cased aliases the server knows to ObjectIds;
+    ``owner_names`` maps lower-cased owner ObjectIds to aliases, for messages. ``targets``
+    (resource addresses) restricts the actions to those and what they depend on.
+
+    Raises ``PlanError`` listing every problem (unknown alias, conflict) with its place."""
+    actions: list[Action] = []
+    drift: list[Drift] = []
+    unmanaged: list[Unmanaged] = []
+    problems: list[Problem] = []
+    for kind in kinds:
+        prefix = f"{kind.name}."
+        planner = _KindPlanner(kind, owners, owner_names or {}, prune)
+        kind_actions, kind_drift, kind_unmanaged = planner.plan(
+            [r for r in resources if r.kind == kind.name],
+            {a: b for a, b in state.items() if a.startswith(prefix)},
+            [o for o in live if o.kind == kind.name],
+            refresh_only,
+        )
+        problems.extend(planner.problems)
+        actions.extend(kind_actions)
+        drift.extend(kind_drift)
+        unmanaged.extend(kind_unmanaged)
+    if problems:
+        raise PlanError(_problem_text(problems))
+    if targets:
+        actions = _with_dependencies(actions, targets)
+    return Plan(tuple(actions), tuple(drift), tuple(unmanaged), refresh_only, prune)
+
+
+def _problem_text(problems: Sequence[Problem]) -> str:
+    ordered = sorted(problems, key=lambda p: (p.file, p.line, p.column, p.message))
+    count = len(ordered)
+    lines = [f"the plan cannot be made ({count} problem{'s' if count != 1 else ''}):"]
+    lines += [f"  {p}" for p in ordered]
+    return "\n".join(lines)
