@@ -255,6 +255,66 @@ def plan(
         raise ExitCode(code)
 
 
+@cli.command("apply")
+@click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Do not ask for 'yes'.")
+@click.option("--parallelism", type=int, default=None, help="Write calls in flight.")
+@click.option("--force", is_flag=True, help="Go ahead past the safety thresholds.")
+@click.option("--refresh-only", is_flag=True, help="Only write live values into state.")
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="NAME",
+    help="Only this resource (and what it depends on); repeatable.",
+)
+@click.pass_obj
+def apply(
+    options: GlobalOptions,
+    planfile: Path | None,
+    auto_approve: bool,
+    parallelism: int | None,
+    force: bool,
+    refresh_only: bool,
+    targets: tuple[str, ...],
+) -> None:
+    """Plan (or load PLANFILE), confirm, and carry out the changes."""
+    from cupiform.commands.apply_cmd import run
+
+    run(
+        color=options.color and sys.stdout.isatty(),
+        planfile=planfile,
+        auto_approve=auto_approve,
+        parallelism=parallelism,
+        force=force,
+        refresh_only=refresh_only,
+        targets=targets,
+    )
+
+
+@cli.command("destroy")
+@click.option("--auto-approve", is_flag=True, help="Do not ask for 'yes'.")
+@click.option("--parallelism", type=int, default=None, help="Write calls in flight.")
+@click.option("--force", is_flag=True, help="Go ahead past the safety thresholds.")
+@click.pass_obj
+def destroy(
+    options: GlobalOptions, auto_approve: bool, parallelism: int | None, force: bool
+) -> None:
+    """Delete every object cupiform manages."""
+    from cupiform.commands.apply_cmd import run
+
+    run(
+        color=options.color and sys.stdout.isatty(),
+        planfile=None,
+        auto_approve=auto_approve,
+        parallelism=parallelism,
+        force=force,
+        refresh_only=False,
+        targets=(),
+        destroy=True,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit code; never raises."""
     args = list(sys.argv[1:] if argv is None else argv)
