@@ -77,6 +77,7 @@ class _KindPlanner:
         self.unique = next((f.field for f in kind.fields if f.unique), None)
         self.owner_field = kind.owner.field
         self.fields = kind.state_attributes
+        self._plain_fields = tuple(f for f in self.fields if f != self.owner_field)
         self.problems: list[Problem] = []
         self.drafts: list[_Draft] = []
         self.sources: dict[str, Source] = {}  # resource address -> where it is declared
@@ -92,15 +93,14 @@ class _KindPlanner:
     def _owner_of(self, attributes: Attributes) -> str:
         return attributes.get(self.owner_field, "").lower()
 
+    def _key(self, attributes: Attributes) -> tuple[str | None, ...]:
+        """What equality means for these fields: exact, but owner ObjectIds without case."""
+        key = [attributes.get(name) for name in self._plain_fields]
+        key.append((attributes.get(self.owner_field) or "").lower())
+        return tuple(key)
+
     def _same(self, a: Attributes, b: Attributes) -> bool:
-        for name in self.fields:
-            left, right = a.get(name), b.get(name)
-            if name == self.owner_field and left is not None and right is not None:
-                if left.lower() != right.lower():
-                    return False
-            elif left != right:
-                return False
-        return True
+        return self._key(a) == self._key(b)
 
     def _managed(self, attributes: Attributes) -> dict[str, str]:
         return {name: attributes[name] for name in self.fields if name in attributes}
@@ -151,9 +151,13 @@ class _KindPlanner:
     ) -> tuple[list[Action], list[Drift], list[Unmanaged]]:
         kind = self.kind.name
         wanted = self.desired(resources)
-        live_by_id = {obj.object_id.lower(): obj for obj in live}
+        live_by_id: dict[str, LiveObject] = {}
+        live_keys: dict[str, tuple[str | None, ...]] = {}
         live_by_unique: dict[str, LiveObject] = {}
         for item in live:
+            object_id = item.object_id.lower()
+            live_by_id[object_id] = item
+            live_keys[object_id] = self._key(item.attributes)
             unique = self._unique_of(item.attributes)
             if unique is not None:
                 live_by_unique[unique] = item
@@ -166,7 +170,7 @@ class _KindPlanner:
                 drift.append(
                     Drift(address, kind, bound.object_id, "deleted", dict(bound.attributes), None)
                 )
-            elif not self._same(bound.attributes, obj.attributes):
+            elif self._key(bound.attributes) != live_keys[bound.object_id.lower()]:
                 after = self._managed(obj.attributes)
                 drift.append(
                     Drift(
@@ -204,9 +208,14 @@ class _KindPlanner:
 
         # 3. Declared resources.
         for address, (resource, attributes) in wanted.items():
+            bound_now = state.get(address)
+            if bound_now is not None:
+                bound_key = live_keys.get(bound_now.object_id.lower())
+                if bound_key is not None and bound_key == self._key(attributes):
+                    claimed.add(bound_now.object_id.lower())
+                    continue  # bound, live, and as declared: the common case, nothing to do
             source = resource.source.line_ref
             after = self._managed(attributes)
-            bound_now = state.get(address)
             if address in moves:
                 old = moves[address]
                 object_id = state[old].object_id

@@ -153,7 +153,10 @@ def _json_text(value: object) -> str:
 def _json_item(value: object) -> Item:
     if not isinstance(value, dict):
         raise DecodeError(f"an item should be a JSON object, not {type(value).__name__}")
-    return {str(key): _json_text(field) for key, field in value.items()}
+    for field in value.values():
+        if type(field) is not str:
+            return {str(key): _json_text(field) for key, field in value.items()}
+    return value  # the usual case: every value already text, as CUPI sends them
 
 
 def _json_total(value: object) -> int | None:

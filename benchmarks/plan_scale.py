@@ -1,0 +1,201 @@
+"""What `cupiform plan` costs on a large directory, against the floor of the same work.
+
+    python benchmarks/plan_scale.py [--sizes 1000,10000,100000] [--format json|xml]
+
+For each N: an emulator (`cupiform emulator serve`, a separate process, real HTTP) holds
+N users with one address each; a project declares the N addresses (`user: <alias>`, in
+files of 1,000) and its state binds all of them, so the plan finds nothing to do (the
+steady state of a drift check). Measured in the same run:
+
+- floor: paging the same users and addresses with httpx and parsing them (json.loads or
+  ElementTree), plus PyYAML's C parser running through the manifests' events;
+- plan: `cupiform plan --detailed-exitcode` as a user runs it (a new process: start-up,
+  config, manifests, schema, state, refresh, plan, render), and its peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from cupiform.emulator.store import Store
+
+OWNER = "ObjectGlobalUserObjectId"
+
+
+def user_id(i: int) -> str:
+    return f"00000000-0000-4000-8000-{i:012d}"
+
+
+def address_id(i: int) -> str:
+    return f"10000000-0000-4000-8000-{i:012d}"
+
+
+def build(folder: Path, count: int, wire: str) -> None:
+    store = Store(str(folder / "emulator.sqlite"))
+    store.bulk_load(
+        [
+            (user_id(i), f"user{i:06d}", str(100000 + i), f"User {i}", "", "", "", 0)
+            for i in range(count)
+        ],
+        [(address_id(i), f"first.last{i:06d}@example.com", user_id(i)) for i in range(count)],
+    )
+    store.close()
+    project = folder / "project"
+    (project / "manifests").mkdir(parents=True)
+    for start in range(0, count, 1000):
+        lines = ["smtp_proxy_addresses:"]
+        for i in range(start, min(count, start + 1000)):
+            lines += [
+                f"  user{i:06d}-work:",
+                f"    address: first.last{i:06d}@example.com",
+                f"    user: user{i:06d}",
+            ]
+        (project / "manifests" / f"users{start // 1000:04d}.yaml").write_text(
+            "\n".join(lines) + "\n"
+        )
+    entries = [
+        f'    "smtp_proxy_address.user{i:06d}-work": {{"attributes": {{"{OWNER}": '
+        f'"{user_id(i)}", "SmtpAddress": "first.last{i:06d}@example.com"}}, '
+        f'"object_id": "{address_id(i)}"}}'
+        for i in range(count)
+    ]
+    (project / "state").mkdir()
+    (project / "state" / "cupiform-state.json").write_text(
+        '{\n  "format_version": 1,\n  "lineage": "6b1f0b3e-7a53-4a8e-9d55-0d9c7f3c2e11",\n'
+        '  "resources": {\n' + ",\n".join(sorted(entries)) + "\n  },\n"
+        '  "serial": 1,\n  "server": "SERVER"\n}\n'
+    )
+
+
+def floor_seconds(url: str, project: Path, wire: str) -> float:
+    accept = "application/json" if wire == "json" else "application/xml"
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    started = time.perf_counter()
+    with httpx.Client(base_url=url, auth=("admin", "admin"), headers={"Accept": accept}) as c:
+        for path in ("/vmrest/users", "/vmrest/smtpproxyaddresses"):
+            page = 1
+            while True:
+                response = c.get(path, params={"rowsPerPage": 1000, "pageNumber": page})
+                if wire == "json":
+                    body = response.json()
+                    items = next((v for k, v in body.items() if k != "@total"), [])
+                    got = 1 if isinstance(items, dict) else len(items)
+                else:
+                    got = len(ET.fromstring(response.content))
+                if got < 1000:
+                    break
+                page += 1
+    for manifest in sorted((project / "manifests").glob("*.yaml")):
+        with manifest.open("rb") as stream:
+            for _ in yaml.parse(stream, Loader=loader):
+                pass
+    return time.perf_counter() - started
+
+
+def measure(count: int, wire: str) -> tuple[float, float, float, int]:
+    with tempfile.TemporaryDirectory(prefix="cupiform-bench-") as scratch:
+        folder = Path(scratch)
+        build(folder, count, wire)
+        project = folder / "project"
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cupiform",
+                "emulator",
+                "serve",
+                "--port",
+                "0",
+                "--db",
+                str(folder / "emulator.sqlite"),
+                "--exit-after",
+                "900",
+            ],
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            assert server.stderr is not None
+            line = server.stderr.readline()
+            url = line.split("serving ", 1)[1].split("/vmrest", 1)[0]
+            (project / "cupiform.yaml").write_text(
+                yaml.safe_dump(
+                    {
+                        "server": {"url": url, "format": wire, "timeout": 120},
+                        "manifests": ["manifests/*.yaml"],
+                    }
+                )
+            )
+            state = project / "state" / "cupiform-state.json"
+            state.write_text(state.read_text().replace("SERVER", url))
+            floor = floor_seconds(url, project, wire)
+            environment = {**os.environ, "CUPI_USERNAME": "admin", "CUPI_PASSWORD": "admin"}
+            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            started = time.perf_counter()
+            result = subprocess.run(
+                [sys.executable, "-m", "cupiform", "plan", "--detailed-exitcode"],
+                cwd=project,
+                env=environment,
+                capture_output=True,
+                text=True,
+            )
+            plan = time.perf_counter() - started
+            peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            if result.returncode != 0:
+                raise SystemExit(
+                    f"plan exited {result.returncode}:\n{result.stdout[-2000:]}"
+                    f"\n{result.stderr[-2000:]}"
+                )
+            startup_started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "cupiform", "--version"], capture_output=True, check=True
+            )
+            startup = time.perf_counter() - startup_started
+            return floor, plan, startup, max(peak_kib, before)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--format", dest="wire", choices=["json", "xml"], default="json")
+    args = parser.parse_args()
+    rows = []
+    for count in (int(n) for n in args.sizes.split(",")):
+        floor, plan, startup, peak_kib = measure(count, args.wire)
+        rows.append((count, floor, plan, startup, peak_kib))
+        print(f"N={count}: floor {floor:.2f} s, plan {plan:.2f} s", file=sys.stderr, flush=True)
+    print(
+        f"wire format: {args.wire}; plan = `cupiform plan` in a new process "
+        "(python start-up included)"
+    )
+    print(
+        f"{'N':>8} {'floor s':>9} {'plan s':>8} {'plan/floor':>11} {'start-up s':>11} "
+        f"{'peak MiB':>9}"
+    )
+    for count, floor, plan, startup, peak_kib in rows:
+        print(
+            f"{count:>8} {floor:>9.2f} {plan:>8.2f} {plan / floor:>11.2f} {startup:>11.2f} "
+            f"{peak_kib / 1024:>9.0f}"
+        )
+    print(json.dumps({"rows": rows}))
+
+
+if __name__ == "__main__":
+    main()
