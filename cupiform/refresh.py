@@ -24,15 +24,26 @@ class Refreshed:
     owner_names: dict[str, str]  # lower-cased ObjectId -> alias, for messages
 
 
-def refresh(
-    client: CupiClient, kinds: Sequence[ResourceKind], resources: Sequence[Resource]
-) -> Refreshed:
+def list_live(client: CupiClient, kinds: Sequence[ResourceKind]) -> tuple[LiveObject, ...]:
+    """Every object of each kind, by paging its collection."""
     live: list[LiveObject] = []
     for kind in kinds:
         fields = kind.state_attributes
         for item in client.list_all(kind.collection):
             attributes = {name: item[name] for name in fields if name in item}
             live.append(LiveObject(kind.name, item["ObjectId"], attributes))
+    return tuple(live)
+
+
+def refresh(
+    client: CupiClient,
+    kinds: Sequence[ResourceKind],
+    resources: Sequence[Resource],
+    live: Sequence[LiveObject] | None = None,
+) -> Refreshed:
+    """Live objects (listed here unless ``live`` is given) and the owners ``resources`` name."""
+    if live is None:
+        live = list_live(client, kinds)
 
     owners: dict[str, str] = {}
     owner_names: dict[str, str] = {}

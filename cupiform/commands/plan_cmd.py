@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cupiform.commands.project import open_project, plan_project, warn
-from cupiform.connect import open_client
+from cupiform.commands.project import planned
 from cupiform.errors import UsageError
 from cupiform.plan import Plan
 from cupiform.render.json_plan import render_json
 from cupiform.render.markdown import render_markdown
 from cupiform.render.text import render_text
 from cupiform.savedplan import save_plan
-from cupiform.state import load_state
 
 
 def render(plan: Plan, fmt: str, color: bool) -> str:
@@ -37,14 +34,11 @@ def run(
     refresh_only: bool,
     targets: Sequence[str],
 ) -> int:
-    project = open_project()
-    with project.backend.lock("plan"):
-        state = load_state(project.backend, project.server)
-        with open_client(project.config, os.environ, warn=warn) as client:
-            plan = plan_project(project, state, client, refresh_only=refresh_only, targets=targets)
+    with planned("plan", refresh_only=refresh_only, targets=targets) as done:
+        plan, state, server = done.plan, done.state, done.project.server
     sys.stdout.write(render(plan, fmt, color))
     if out is not None:
-        save_plan(out, plan, lineage=state.lineage, serial=state.serial, server=project.server)
+        save_plan(out, plan, lineage=state.lineage, serial=state.serial, server=server)
         print(
             f"cupiform: plan saved to {out}; carry it out with: cupiform apply {out}",
             file=sys.stderr,

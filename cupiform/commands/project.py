@@ -3,21 +3,24 @@ and making a plan from manifests, state and the live server."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from cupiform.config import Config, load_config
+from cupiform.connect import open_client
 from cupiform.cupi.client import CupiClient
 from cupiform.manifest import load_manifests
 from cupiform.model import ManifestSet
-from cupiform.plan import Plan
+from cupiform.plan import LiveObject, Plan
 from cupiform.planner import make_plan
-from cupiform.refresh import refresh
+from cupiform.refresh import list_live, refresh
 from cupiform.resources.kinds import KINDS, resolve_address
-from cupiform.state import State, StateBackend, open_backend
+from cupiform.state import State, StateBackend, load_state, open_backend
 
 
 def warn(message: str) -> None:
@@ -58,11 +61,13 @@ def plan_project(
     refresh_only: bool = False,
     targets: Sequence[str] = (),
     destroy: bool = False,
+    live: Sequence[LiveObject] | None = None,
 ) -> Plan:
-    """Refresh, then plan. ``destroy`` plans as if no manifest declared anything."""
+    """Refresh (unless ``live`` objects are given), then plan. ``destroy`` plans as if no
+    manifest declared anything."""
     addresses = resolve_targets(targets, project, state)
     resources = () if destroy else project.manifests.resources
-    refreshed = refresh(client, KINDS, resources)
+    refreshed = refresh(client, KINDS, resources, live)
     return make_plan(
         KINDS,
         resources,
@@ -74,3 +79,51 @@ def plan_project(
         refresh_only=refresh_only,
         targets=addresses,
     )
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A plan, with what it was made from, while the lock and the client are still held."""
+
+    project: Project
+    state: State
+    plan: Plan
+    client: CupiClient
+
+
+@contextlib.contextmanager
+def planned(
+    operation: str,
+    *,
+    refresh_only: bool = False,
+    targets: Sequence[str] = (),
+    destroy: bool = False,
+    parallelism: int | None = None,
+) -> Iterator[Planned]:
+    """Plan the project in the current directory under the state lock.
+
+    The server is listed on a second thread while the manifests and the state are read:
+    both take seconds on a large directory, and the listing mostly waits on the server.
+    """
+    config = load_config(Path.cwd(), os.environ)
+    backend = open_backend(config)
+    with (
+        backend.lock(operation),
+        open_client(config, os.environ, parallelism=parallelism, warn=warn) as client,
+    ):
+        with ThreadPoolExecutor(1, thread_name_prefix="cupiform-refresh") as pool:
+            listing = pool.submit(list_live, client, KINDS)
+            manifests = load_manifests(config)
+            state = load_state(backend, config.server.identity)
+            live = listing.result()
+        project = Project(config, manifests, backend)
+        plan = plan_project(
+            project,
+            state,
+            client,
+            refresh_only=refresh_only,
+            targets=targets,
+            destroy=destroy,
+            live=live,
+        )
+        yield Planned(project, state, plan, client)
