@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# The main job: set-up, then the quickstart example against the embedded emulator.
-# Until plan/apply land, this serves the quickstart's emulator over HTTP on 127.0.0.1:8443
-# (Ctrl-C stops it).
+# The main job: set-up, then plan and apply the quickstart example on the embedded emulator
+# (in-process: no server, no credentials), then plan again to show nothing is left to do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/cupiform emulator serve --seed examples/quickstart/users.yaml "$@"
+cupiform=.venv/bin/cupiform
+echo "== cupiform -C examples/quickstart plan"
+"$cupiform" -C examples/quickstart plan
+echo "== cupiform -C examples/quickstart apply --auto-approve"
+"$cupiform" -C examples/quickstart apply --auto-approve
+echo "== cupiform -C examples/quickstart plan --detailed-exitcode"
+"$cupiform" -C examples/quickstart plan --detailed-exitcode
