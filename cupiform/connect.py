@@ -11,10 +11,6 @@ from collections.abc import Callable, Iterator, Mapping
 from cupiform.config import Config
 from cupiform.cupi.client import CupiClient
 from cupiform.cupi.settings import ClientSettings
-from cupiform.emulator.core import Emulator
-from cupiform.emulator.seed import load_seed
-from cupiform.emulator.store import Store
-from cupiform.emulator.transport import EmulatorTransport
 from cupiform.errors import ConfigError
 
 EMBEDDED_URL = "https://embedded.cupiform.invalid:8443"
@@ -45,6 +41,12 @@ def open_client(
         with CupiClient(settings, warn=warn) as client:
             yield client
         return
+    # The emulator is imported only for url: embedded.
+    from cupiform.emulator.core import Emulator
+    from cupiform.emulator.seed import load_seed
+    from cupiform.emulator.store import Store
+    from cupiform.emulator.transport import EmulatorTransport
+
     database = config.emulator_db
     try:
         database.parent.mkdir(parents=True, exist_ok=True)

@@ -24,8 +24,6 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from cupiform.errors import PlanError, Problem
 from cupiform.model import Resource, Source
 from cupiform.plan import (
@@ -48,6 +46,8 @@ from cupiform.state.document import StateEntry
 
 def field_diff(before: Attributes, after: Attributes) -> dict[str, Any]:
     """The deepdiff of two sets of fields, as plain JSON-able values."""
+    from deepdiff import DeepDiff  # only plans with changes pay for importing it
+
     diff = DeepDiff(dict(before), dict(after), verbose_level=2)
     result: dict[str, Any] = diff.to_dict()
     return result

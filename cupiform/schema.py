@@ -16,14 +16,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema  # type: ignore[import-untyped]  # no stubs in the test extras
 
 import cupiform
 from cupiform.errors import Problem
 from cupiform.yamlload import YamlDocument, is_credential_key, position_of
+
+if TYPE_CHECKING:
+    import jsonschema  # type: ignore[import-untyped]  # no stubs in the test extras
 
 PathStep = str | int
 
@@ -75,7 +77,7 @@ class Schema:
         self.name = name
         self.document = schema_document(name)
         self._fast = fastjsonschema.compile(self.document, use_default=False)
-        self._full = jsonschema.Draft202012Validator(self.document)
+        self._full: Any = None  # jsonschema's validator, made when first needed
 
     def is_valid(self, instance: Any) -> bool:
         try:
@@ -89,6 +91,12 @@ class Schema:
         if self.is_valid(instance):
             return []
         found: list[Violation] = []
+        if self._full is None:
+            # Only for the full list of errors once the fast check failed: importing
+            # jsonschema costs more than validating a valid project.
+            import jsonschema
+
+            self._full = jsonschema.Draft202012Validator(self.document)
         for error in self._full.iter_errors(instance):
             found.extend(_explain(error))
         return found
