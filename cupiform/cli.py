@@ -316,6 +316,33 @@ def destroy(
     )
 
 
+@cli.command("import")
+@click.argument("name")
+@click.argument("id_or_address")
+@click.pass_obj
+def import_(options: GlobalOptions, name: str, id_or_address: str) -> None:
+    """Bind manifest resource NAME to an existing object (ObjectId or SMTP address), in state
+    only."""
+    from cupiform.commands.import_cmd import run
+
+    click.echo(run(name, id_or_address))
+
+
+@cli.command("export")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for the manifests (must hold none yet).",
+)
+@click.pass_obj
+def export(options: GlobalOptions, out: Path) -> None:
+    """Write manifests for every proxy address on the server and bind them in state."""
+    from cupiform.commands.export_cmd import run
+
+    click.echo(run(out))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit code; never raises."""
     args = list(sys.argv[1:] if argv is None else argv)
