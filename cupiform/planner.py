@@ -20,7 +20,7 @@ a change of case alone is still a change to make. Owner ObjectIds compare withou
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -78,6 +78,11 @@ class _KindPlanner:
         self.owner_field = kind.owner.field
         self.fields = kind.state_attributes
         self._plain_fields = tuple(f for f in self.fields if f != self.owner_field)
+        self._key: Callable[[Attributes], tuple[str | None, ...]] = self._any_key
+        if len(self._plain_fields) == 1:  # the usual shape, and the planner's hot path
+            (only,) = self._plain_fields
+            owner_field = self.owner_field
+            self._key = lambda a: (a.get(only), (a.get(owner_field) or "").lower())
         self.problems: list[Problem] = []
         self.drafts: list[_Draft] = []
         self.sources: dict[str, Source] = {}  # resource address -> where it is declared
@@ -93,8 +98,9 @@ class _KindPlanner:
     def _owner_of(self, attributes: Attributes) -> str:
         return attributes.get(self.owner_field, "").lower()
 
-    def _key(self, attributes: Attributes) -> tuple[str | None, ...]:
-        """What equality means for these fields: exact, but owner ObjectIds without case."""
+    def _any_key(self, attributes: Attributes) -> tuple[str | None, ...]:
+        """What equality means for these fields: exact, but owner ObjectIds without case.
+        The owner comes last."""
         key = [attributes.get(name) for name in self._plain_fields]
         key.append((attributes.get(self.owner_field) or "").lower())
         return tuple(key)
@@ -162,15 +168,20 @@ class _KindPlanner:
             if unique is not None:
                 live_by_unique[unique] = item
 
+        key_of = self._key
+        state_ids = {address: bound.object_id.lower() for address, bound in state.items()}
+        state_keys = {address: key_of(bound.attributes) for address, bound in state.items()}
+        wanted_keys = {address: key_of(attributes) for address, (_, attributes) in wanted.items()}
+
         # 1. Drift.
         drift: list[Drift] = []
         for address, bound in sorted(state.items()):
-            obj = live_by_id.get(bound.object_id.lower())
+            obj = live_by_id.get(state_ids[address])
             if obj is None:
                 drift.append(
                     Drift(address, kind, bound.object_id, "deleted", dict(bound.attributes), None)
                 )
-            elif self._key(bound.attributes) != live_keys[bound.object_id.lower()]:
+            elif state_keys[address] != live_keys[state_ids[address]]:
                 after = self._managed(obj.attributes)
                 drift.append(
                     Drift(
@@ -184,7 +195,7 @@ class _KindPlanner:
                     )
                 )
 
-        bound_ids = {bound.object_id.lower(): address for address, bound in state.items()}
+        bound_ids = {object_id: address for address, object_id in state_ids.items()}
         claimed: set[str] = set()  # ObjectIds (lower) some resource keeps, adopts or moves to
 
         # 2. Renames: state entries no manifest declares, matched to new resources.
@@ -208,12 +219,11 @@ class _KindPlanner:
 
         # 3. Declared resources.
         for address, (resource, attributes) in wanted.items():
+            bound_id = state_ids.get(address)
+            if bound_id is not None and live_keys.get(bound_id) == wanted_keys[address]:
+                claimed.add(bound_id)
+                continue  # bound, live, and as declared: the common case, nothing to do
             bound_now = state.get(address)
-            if bound_now is not None:
-                bound_key = live_keys.get(bound_now.object_id.lower())
-                if bound_key is not None and bound_key == self._key(attributes):
-                    claimed.add(bound_now.object_id.lower())
-                    continue  # bound, live, and as declared: the common case, nothing to do
             source = resource.source.line_ref
             after = self._managed(attributes)
             if address in moves:
@@ -336,8 +346,8 @@ class _KindPlanner:
                 )
 
         # 5. Unmanaged objects of managed owners.
-        managed_owners = {self._owner_of(attributes) for _, attributes in wanted.values()}
-        managed_owners |= {self._owner_of(b.attributes) for b in state.values()}
+        managed_owners = {key[-1] for key in wanted_keys.values()}
+        managed_owners |= {key[-1] for key in state_keys.values()}
         unmanaged: list[Unmanaged] = []
         for item in live:
             object_id = item.object_id.lower()

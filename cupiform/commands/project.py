@@ -16,9 +16,9 @@ from cupiform.connect import open_client
 from cupiform.cupi.client import CupiClient
 from cupiform.manifest import load_manifests
 from cupiform.model import ManifestSet
-from cupiform.plan import LiveObject, Plan
+from cupiform.plan import Plan
 from cupiform.planner import make_plan
-from cupiform.refresh import list_live, refresh
+from cupiform.refresh import Refreshed, list_live, refresh
 from cupiform.resources.kinds import KINDS, resolve_address
 from cupiform.state import State, StateBackend, load_state, open_backend
 
@@ -61,13 +61,14 @@ def plan_project(
     refresh_only: bool = False,
     targets: Sequence[str] = (),
     destroy: bool = False,
-    live: Sequence[LiveObject] | None = None,
+    refreshed: Refreshed | None = None,
 ) -> Plan:
-    """Refresh (unless ``live`` objects are given), then plan. ``destroy`` plans as if no
+    """Refresh (unless done already: ``refreshed``), then plan. ``destroy`` plans as if no
     manifest declared anything."""
     addresses = resolve_targets(targets, project, state)
     resources = () if destroy else project.manifests.resources
-    refreshed = refresh(client, KINDS, resources, live)
+    if refreshed is None:
+        refreshed = refresh(client, KINDS, resources)
     return make_plan(
         KINDS,
         resources,
@@ -102,8 +103,9 @@ def planned(
 ) -> Iterator[Planned]:
     """Plan the project in the current directory under the state lock.
 
-    The server is listed on a second thread while the manifests and the state are read:
-    both take seconds on a large directory, and the listing mostly waits on the server.
+    The server is read on a second thread while the manifests and then the state are
+    read: each takes seconds on a large directory, and the reading mostly waits on the
+    server. Objects are listed first; owners are resolved once the manifests name them.
     """
     config = load_config(Path.cwd(), os.environ)
     backend = open_backend(config)
@@ -114,8 +116,10 @@ def planned(
         with ThreadPoolExecutor(1, thread_name_prefix="cupiform-refresh") as pool:
             listing = pool.submit(list_live, client, KINDS)
             manifests = load_manifests(config)
+            resources = () if destroy else manifests.resources
+            refreshing = pool.submit(lambda: refresh(client, KINDS, resources, listing.result()))
             state = load_state(backend, config.server.identity)
-            live = listing.result()
+            refreshed = refreshing.result()
         project = Project(config, manifests, backend)
         plan = plan_project(
             project,
@@ -124,6 +128,6 @@ def planned(
             refresh_only=refresh_only,
             targets=targets,
             destroy=destroy,
-            live=live,
+            refreshed=refreshed,
         )
         yield Planned(project, state, plan, client)
