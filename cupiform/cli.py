@@ -204,6 +204,21 @@ def state_unlock(options: GlobalOptions) -> None:
     click.echo(unlock(options.directory))
 
 
+# Options that several commands share.
+_target_option = click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="NAME",
+    help="Only this resource (and what it depends on); repeatable.",
+)
+_auto_approve_option = click.option("--auto-approve", is_flag=True, help="Do not ask for 'yes'.")
+_parallelism_option = click.option(
+    "--parallelism", type=int, default=None, help="Write calls in flight."
+)
+_force_option = click.option("--force", is_flag=True, help="Go ahead past the safety thresholds.")
+
+
 @cli.command("plan")
 @click.option(
     "--out",
@@ -225,13 +240,7 @@ def state_unlock(options: GlobalOptions) -> None:
     help="Exit 2 when there are changes (drift counts), 0 when none.",
 )
 @click.option("--refresh-only", is_flag=True, help="Only drift and unmanaged objects.")
-@click.option(
-    "--target",
-    "targets",
-    multiple=True,
-    metavar="NAME",
-    help="Only this resource (and what it depends on); repeatable.",
-)
+@_target_option
 @click.pass_obj
 def plan(
     options: GlobalOptions,
@@ -258,17 +267,11 @@ def plan(
 
 @cli.command("apply")
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--auto-approve", is_flag=True, help="Do not ask for 'yes'.")
-@click.option("--parallelism", type=int, default=None, help="Write calls in flight.")
-@click.option("--force", is_flag=True, help="Go ahead past the safety thresholds.")
+@_auto_approve_option
+@_parallelism_option
+@_force_option
 @click.option("--refresh-only", is_flag=True, help="Only write live values into state.")
-@click.option(
-    "--target",
-    "targets",
-    multiple=True,
-    metavar="NAME",
-    help="Only this resource (and what it depends on); repeatable.",
-)
+@_target_option
 @click.pass_obj
 def apply(
     options: GlobalOptions,
@@ -294,9 +297,9 @@ def apply(
 
 
 @cli.command("destroy")
-@click.option("--auto-approve", is_flag=True, help="Do not ask for 'yes'.")
-@click.option("--parallelism", type=int, default=None, help="Write calls in flight.")
-@click.option("--force", is_flag=True, help="Go ahead past the safety thresholds.")
+@_auto_approve_option
+@_parallelism_option
+@_force_option
 @click.pass_obj
 def destroy(
     options: GlobalOptions, auto_approve: bool, parallelism: int | None, force: bool
