@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -82,6 +83,10 @@ class StateWriter:
                 self._failure = error
             except OSError as error:
                 self._failure = StateError(f"cannot write the state: {error}")
+            except Exception as error:  # a bug must not end this thread in silence
+                self._failure = StateError(
+                    f"cannot write the state: {type(error).__name__}: {error}"
+                )
 
     def close(self) -> State:
         """Write what is queued, stop, and return the state as last written."""
@@ -208,15 +213,17 @@ def execute(
                     )
         return ready
 
-    ready = [key for key in actions if not waiting[key]]
+    ready = deque(key for key in actions if not waiting[key])
     running: dict[Future[str | None], str] = {}
-    with ThreadPoolExecutor(
-        max_workers=max(1, parallelism), thread_name_prefix="cupiform-call"
-    ) as pool:
+    workers = max(1, parallelism)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cupiform-call") as pool:
         try:
             while ready or running:
-                while ready:
-                    key = ready.pop(0)
+                # No more calls are handed to the pool than it has workers: a call waiting in
+                # the pool's queue could no longer be held back by an interrupt or a state
+                # that cannot be written.
+                while ready and len(running) < workers:
+                    key = ready.popleft()
                     if key in finished:
                         continue
                     action = actions[key]
@@ -236,15 +243,19 @@ def execute(
                     break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    action = actions[running.pop(future)]
+                    action = actions[running[future]]
                     try:
                         object_id = future.result()
                     except CupiformError as error:
+                        del running[future]
                         ready += finish(Outcome(action, FAILED, error=str(error)))
                         continue
                     change = state_change(action, object_id)
                     if change is not None:
                         writer.submit(change)
+                    # Only once its result is queued for state: an interrupt before this
+                    # line still finds the call below (recording it twice does no harm).
+                    del running[future]
                     ready += finish(Outcome(action, DONE, object_id))
         except BaseException:
             # Interrupted: nothing new starts; the calls in flight finish and are recorded.

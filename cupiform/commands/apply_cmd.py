@@ -3,14 +3,15 @@ execute, and record every success in state as it happens."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from cupiform.commands.project import Project, open_project, plan_project, warn
-from cupiform.config import Safety
+from cupiform.commands.project import Planned, Project, planned, warn
+from cupiform.config import Safety, load_config
 from cupiform.connect import open_client
 from cupiform.cupi.client import CupiClient
 from cupiform.errors import ApplyError, StateMismatchError, UsageError
@@ -22,13 +23,14 @@ from cupiform.executor import (
     outcome_counts,
     refreshed_entries,
 )
+from cupiform.model import ManifestSet
 from cupiform.plan import DELETE, LiveObject, Plan
 from cupiform.progress import ApplyProgress, describe
 from cupiform.refresh import refresh
 from cupiform.render.text import render_text
 from cupiform.resources.kinds import KINDS, kind_named
 from cupiform.savedplan import load_plan
-from cupiform.state import State, load_state
+from cupiform.state import State, load_state, open_backend
 
 
 def check_safety(plan: Plan, state: State, safety: Safety, force: bool) -> None:
@@ -141,6 +143,29 @@ def _summary(plan: Plan, outcomes_text: dict[str, int]) -> str:
     return f"Apply finished: {', '.join(parts)} of {len(plan.actions)} actions."
 
 
+@contextlib.contextmanager
+def from_saved_plan(planfile: Path, operation: str, parallelism: int | None) -> Iterator[Planned]:
+    """A saved plan, checked against the state it was made from and against the server,
+    under the state lock; the manifests are not read again (the plan is what was reviewed)."""
+    config = load_config(Path.cwd(), os.environ)
+    backend = open_backend(config)
+    project = Project(config, ManifestSet(files=(), resources=()), backend)
+    with (
+        backend.lock(operation),
+        open_client(config, os.environ, parallelism=parallelism, warn=warn) as client,
+    ):
+        state = load_state(backend, project.server)
+        saved = load_plan(planfile)
+        if state.serial == 0 and saved.serial == 0:
+            # No state was ever written: the plan's lineage becomes the state's.
+            state = replace(state, lineage=saved.lineage)
+        check_saved_plan(
+            planfile, saved.plan, saved.server, saved.lineage, saved.serial, project, state
+        )
+        check_live(planfile, saved.plan, client)
+        yield Planned(project, state, saved.plan, client)
+
+
 def run(
     *,
     color: bool,
@@ -156,58 +181,49 @@ def run(
         raise UsageError("a saved plan is carried out as it is: no --refresh-only or --target")
     if parallelism is not None and parallelism < 1:
         raise UsageError("--parallelism must be 1 or more")
-    project = open_project()
     operation = "destroy" if destroy else "apply"
-    with project.backend.lock(operation):
-        state = load_state(project.backend, project.server)
+    session = (
+        from_saved_plan(planfile, operation, parallelism)
+        if planfile is not None
+        else planned(
+            operation,
+            refresh_only=refresh_only,
+            targets=targets,
+            destroy=destroy,
+            parallelism=parallelism,
+        )
+    )
+    with session as done:
+        project, state, plan, client = done.project, done.state, done.plan, done.client
         workers = parallelism or project.config.server.parallelism
-        with open_client(project.config, os.environ, parallelism=workers, warn=warn) as client:
-            if planfile is not None:
-                saved = load_plan(planfile)
-                plan = saved.plan
-                if state.serial == 0 and saved.serial == 0:
-                    # No state was ever written: the plan's lineage becomes the state's.
-                    state = replace(state, lineage=saved.lineage)
-                check_saved_plan(
-                    planfile, plan, saved.server, saved.lineage, saved.serial, project, state
+        sys.stdout.write(render_text(plan, color=color))
+        sys.stdout.flush()
+        refresh_state = refreshed_entries(plan)
+        if not plan.actions and refresh_state is None:
+            return 0
+        if plan.actions:
+            check_safety(plan, state, project.config.safety, force)
+            if not auto_approve and planfile is None:
+                confirm(project)
+        writer = StateWriter(project.backend, state)
+        if refresh_state is not None:
+            writer.submit(refresh_state)
+        outcomes = []
+        try:
+            with ApplyProgress(len(plan.actions)) as progress:
+                outcomes = execute(
+                    plan, client, KINDS, writer, parallelism=workers, progress=progress
                 )
-                check_live(planfile, plan, client)
-            else:
-                plan = plan_project(
-                    project,
-                    state,
-                    client,
-                    refresh_only=refresh_only,
-                    targets=targets,
-                    destroy=destroy,
-                )
-            sys.stdout.write(render_text(plan, color=color))
-            sys.stdout.flush()
-            refresh_state = refreshed_entries(plan)
-            if not plan.actions and refresh_state is None:
-                return 0
-            if plan.actions:
-                check_safety(plan, state, project.config.safety, force)
-                if not auto_approve and planfile is None:
-                    confirm(project)
-            writer = StateWriter(project.backend, state)
-            if refresh_state is not None:
-                writer.submit(refresh_state)
-            outcomes = []
-            try:
-                with ApplyProgress(len(plan.actions)) as progress:
-                    outcomes = execute(
-                        plan, client, KINDS, writer, parallelism=workers, progress=progress
-                    )
-            finally:
-                final = writer.close()
+        finally:
+            final = writer.close()
+            # Also when interrupted: what was recorded is what the next plan starts from.
+            print(
+                f"cupiform: state {project.backend.location} at serial {final.serial} "
+                f"({len(final.resources)} managed)",
+                file=sys.stderr,
+            )
     counts = dict(outcome_counts(outcomes))
     print(_summary(plan, counts))
-    print(
-        f"cupiform: state {project.backend.location} at serial {final.serial} "
-        f"({len(final.resources)} managed)",
-        file=sys.stderr,
-    )
     bad = [o for o in outcomes if o.status != "done"]
     if bad:
         raise ApplyError(

@@ -6,103 +6,11 @@ temporary folder; every step is a real CLI run, as a user would type it.
 
 from __future__ import annotations
 
-import json
-import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import httpx
-import jsonschema
 import pytest
-import yaml
 
-from tests.processes import Served, emulator_process, run_cli
-
-ROOT = Path(__file__).parents[2]
-PLAN_SCHEMA = json.loads((ROOT / "schemas" / "plan.schema.json").read_text())
-JDOE = "9375d893-c8eb-437b-90bf-7de4b1d0c3e8"
-SEED = {
-    "users": [
-        {"alias": "jdoe", "object_id": JDOE},
-        {"alias": "mary", "object_id": "2b0c3d4e-0000-4000-8000-000000000002"},
-        {"alias": "bob", "object_id": "2b0c3d4e-0000-4000-8000-000000000003"},
-    ]
-}
-CREDENTIALS = {"CUPI_USERNAME": "admin", "CUPI_PASSWORD": "admin"}
-
-
-@dataclass
-class Project:
-    directory: Path
-    served: Served
-
-    def write(
-        self,
-        resources: dict[str, dict[str, str]],
-        *,
-        prune: bool = False,
-        wire: str = "json",
-        safety: dict[str, int] | None = None,
-    ) -> None:
-        config: dict[str, Any] = {
-            "server": {"url": self.served.url, "format": wire, "timeout": 10},
-            "manifests": ["manifests/*.yaml"],
-            "prune": prune,
-        }
-        if safety:
-            config["safety"] = safety
-        (self.directory / "cupiform.yaml").write_text(yaml.safe_dump(config))
-        manifests = self.directory / "manifests"
-        manifests.mkdir(exist_ok=True)
-        (manifests / "main.yaml").write_text(
-            yaml.safe_dump({"smtp_proxy_addresses": resources}, sort_keys=False)
-        )
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return run_cli(*args, cwd=self.directory, env=CREDENTIALS)
-
-    def ok(self, *args: str) -> subprocess.CompletedProcess[str]:
-        result = self.cli(*args)
-        assert result.returncode == 0, result.stderr
-        return result
-
-    def plan_json(self, *args: str) -> dict[str, Any]:
-        document: dict[str, Any] = json.loads(self.ok("plan", "--format", "json", *args).stdout)
-        jsonschema.validate(document, PLAN_SCHEMA)
-        return document
-
-    def state(self) -> dict[str, Any]:
-        loaded: dict[str, Any] = json.loads(
-            (self.directory / "state" / "cupiform-state.json").read_text()
-        )
-        return loaded
-
-    def server(self) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.served.url,
-            auth=("admin", "admin"),
-            headers={"Accept": "application/json"},
-        )
-
-    def live(self) -> dict[str, str]:
-        """SmtpAddress -> ObjectId of every address on the server."""
-        with self.server() as client:
-            body = client.get("/vmrest/smtpproxyaddresses").json()
-        items = body.get("SmtpProxyAddress", [])
-        items = [items] if isinstance(items, dict) else items
-        return {item["SmtpAddress"]: item["ObjectId"] for item in items}
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Iterator[Project]:
-    seed = tmp_path / "seed.yaml"
-    seed.write_text(yaml.safe_dump(SEED))
-    folder = tmp_path / "project"
-    folder.mkdir()
-    with emulator_process("--seed", str(seed)) as served:
-        yield Project(folder, served)
+from tests.e2e.conftest import JDOE, Project
 
 
 def _ids(state: dict[str, Any]) -> dict[str, str]:
