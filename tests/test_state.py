@@ -237,3 +237,19 @@ def test_the_lock_names_its_holder_and_is_released(tmp_path: Path) -> None:
     with store.lock("apply"):
         pass
     assert store.clear_stale_lock() is None
+
+
+def test_encoding_with_the_line_cache_gives_the_same_bytes() -> None:
+    from cupiform.state.document import EncodedLines, State, StateEntry, encode_state
+
+    state = State.new("https://cuc.example.com:8443")
+    cache: EncodedLines = {}
+    for i in range(5):
+        entry = StateEntry(f"id-{i}", {"SmtpAddress": f"a{i}@example.com"})
+        state = state.with_entry(f"smtp_proxy_address.r{i}", entry)
+        assert encode_state(state, cache) == encode_state(state)
+    state = state.with_entry("smtp_proxy_address.r2", StateEntry("id-2", {"SmtpAddress": "x@y.z"}))
+    state = state.without("smtp_proxy_address.r0")
+    assert encode_state(state, cache) == encode_state(state)
+    assert set(cache) == set(state.resources)
+    assert b"x@y.z" in encode_state(state, cache)

@@ -16,7 +16,13 @@ from typing import Protocol
 
 from cupiform.errors import StateError, StateMismatchError
 from cupiform.state.atomic import write_atomically
-from cupiform.state.document import State, decode_state, encode_state, state_schema
+from cupiform.state.document import (
+    EncodedLines,
+    State,
+    decode_state,
+    encode_state,
+    state_schema,
+)
 from cupiform.state.lock import LockInfo, clear_stale_lock, hold_lock
 
 
@@ -59,6 +65,7 @@ class FileStateBackend:
         self._read_once = False
         self._on_disk: _Fingerprint | None = None
         self._version: tuple[str, int] | None = None  # lineage and serial on disk
+        self._lines: EncodedLines = {}  # entries encoded by earlier writes, for the next
 
     @property
     def location(self) -> str:
@@ -104,7 +111,8 @@ class FileStateBackend:
             )
         written = replace(state, serial=state.serial + 1)
         try:
-            write_atomically(self.path, encode_state(written), backup=self.backup_path)
+            data = encode_state(written, self._lines)
+            write_atomically(self.path, data, backup=self.backup_path)
             self._on_disk = _fingerprint(self.path)
         except OSError as error:
             raise StateError(f"cannot write the state {self._location}: {error}") from None

@@ -54,13 +54,33 @@ class State:
 _encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": ")).encode
 
 
-def encode_state(state: State) -> bytes:
-    """The file's bytes: keys sorted, one resource per line, one trailing newline."""
-    entries = [
-        f"    {_encode(address)}: "
-        + _encode({"attributes": dict(entry.attributes), "object_id": entry.object_id})
-        for address, entry in sorted(state.resources.items())
-    ]
+EncodedLines = dict[str, tuple[StateEntry, str]]
+
+
+def _line(address: str, entry: StateEntry) -> str:
+    body = {"attributes": dict(entry.attributes), "object_id": entry.object_id}
+    return f"    {_encode(address)}: {_encode(body)}"
+
+
+def encode_state(state: State, lines_cache: EncodedLines | None = None) -> bytes:
+    """The file's bytes: keys sorted, one resource per line, one trailing newline.
+
+    ``lines_cache`` (address -> the entry and its line) spares re-encoding the entries that
+    did not change since the last write: an apply writes state after every call, and most
+    of a large state stays as it was. It is updated in place.
+    """
+    if lines_cache is None:
+        lines_cache = {}
+    entries = []
+    for address, entry in sorted(state.resources.items()):
+        cached = lines_cache.get(address)
+        if cached is None or cached[0] is not entry:
+            cached = (entry, _line(address, entry))
+            lines_cache[address] = cached
+        entries.append(cached[1])
+    if len(lines_cache) > len(state.resources):
+        for gone in set(lines_cache) - set(state.resources):
+            del lines_cache[gone]
     resources = "{\n" + ",\n".join(entries) + "\n  }" if entries else "{}"
     lines = [
         "{",
