@@ -44,7 +44,7 @@ class ExitCode(Exception):
 
 
 def _color_wanted(no_color: bool) -> bool:
-    return not no_color and "NO_COLOR" not in os.environ
+    return not no_color and not os.environ.get("NO_COLOR")  # set and not empty, by convention
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -591,8 +591,12 @@ def _with_dependencies(actions: Sequence[Action], keys: Collection[str]) -> list
             continue
         wanted.add(key)
         pending.extend(k for k in by_key[key].depends_on if k in by_key)
+        # The two steps of an update split to break a cycle go together: the first
+        # alone would leave the object on its temporary address.
         if f"{key}#tmp" in by_key:
             pending.append(f"{key}#tmp")
+        if key.endswith("#tmp") and key.removesuffix("#tmp") in by_key:
+            pending.append(key.removesuffix("#tmp"))
     return [a for a in actions if a.key in wanted]
 
 

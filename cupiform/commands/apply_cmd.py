@@ -33,10 +33,13 @@ from cupiform.savedplan import load_plan
 from cupiform.state import State, load_state, open_backend
 
 
-def check_safety(plan: Plan, state: State, safety: Safety, force: bool) -> None:
-    """Refuse a plan that deletes too large a share of what is managed, unless ``force``."""
+def check_safety(
+    plan: Plan, state: State, safety: Safety, force: bool, operation: str = "apply"
+) -> None:
+    """Refuse a plan that deletes too large a share of the managed objects, unless ``force``.
+    Unmanaged objects deleted by ``prune`` are not managed objects: they do not count."""
     managed = len(state.resources)
-    deletes = sum(1 for a in plan.actions if a.action == DELETE)
+    deletes = sum(1 for a in plan.actions if a.action == DELETE and a.address in state.resources)
     if force or managed < safety.min_managed or deletes == 0:
         return
     share = 100.0 * deletes / managed
@@ -44,7 +47,7 @@ def check_safety(plan: Plan, state: State, safety: Safety, force: bool) -> None:
         raise UsageError(
             f"the plan deletes {deletes} of {managed} managed objects ({share:.0f}%), more "
             f"than safety.max_delete_percent ({safety.max_delete_percent:g}%): nothing was "
-            "done. Review the plan, then run apply --force to go ahead"
+            f"done. Review the plan, then run {operation} --force to go ahead"
         )
 
 
@@ -202,8 +205,8 @@ def run(
         if not plan.actions and refresh_state is None:
             return 0
         if plan.actions:
-            check_safety(plan, state, project.config.safety, force)
-            if not auto_approve and planfile is None:
+            check_safety(plan, state, project.config.safety, force, operation)
+            if not auto_approve:
                 confirm(project)
         writer = StateWriter(project.backend, state)
         if refresh_state is not None:

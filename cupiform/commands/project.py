@@ -6,10 +6,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from cupiform.config import Config, load_config
 from cupiform.connect import open_client
@@ -21,6 +22,8 @@ from cupiform.planner import make_plan
 from cupiform.refresh import Refreshed, list_live, refresh
 from cupiform.resources.kinds import KINDS, resolve_address
 from cupiform.state import State, StateBackend, load_state, open_backend
+
+T = TypeVar("T")
 
 
 def warn(message: str) -> None:
@@ -82,6 +85,31 @@ def plan_project(
     )
 
 
+class Background(Generic[T]):
+    """Work on a daemon thread. Unlike a thread pool's, a daemon thread does not hold up the
+    process when the main thread fails first (bad manifests, another server's state): the
+    error is reported at once, not after the server has been read in vain."""
+
+    def __init__(self, work: Callable[[], T]) -> None:
+        self._work = work
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="cupiform-refresh", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._work()
+        except BaseException as error:  # handed to the caller of result()
+            self._error = error
+
+    def result(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class Planned:
     """A plan, with what it was made from, while the lock and the client are still held."""
@@ -113,13 +141,12 @@ def planned(
         backend.lock(operation),
         open_client(config, os.environ, parallelism=parallelism, warn=warn) as client,
     ):
-        with ThreadPoolExecutor(1, thread_name_prefix="cupiform-refresh") as pool:
-            listing = pool.submit(list_live, client, KINDS)
-            manifests = load_manifests(config)
-            resources = () if destroy else manifests.resources
-            refreshing = pool.submit(lambda: refresh(client, KINDS, resources, listing.result()))
-            state = load_state(backend, config.server.identity)
-            refreshed = refreshing.result()
+        listing = Background(lambda: list_live(client, KINDS))
+        manifests = load_manifests(config)
+        resources = () if destroy else manifests.resources
+        refreshing = Background(lambda: refresh(client, KINDS, resources, listing.result()))
+        state = load_state(backend, config.server.identity)
+        refreshed = refreshing.result()
         project = Project(config, manifests, backend)
         plan = plan_project(
             project,

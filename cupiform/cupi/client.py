@@ -602,10 +602,17 @@ class CupiClient:
         if tls is not None or "SSL" in str(error):
             reason = getattr(tls, "reason", None) or _describe(tls or error)
             hint = ""
-            if "CERTIFICATE_VERIFY_FAILED" in str(tls or error):
+            detail = str(getattr(tls, "verify_message", "") or "").rstrip(".")
+            if "CERTIFICATE_VERIFY_FAILED" in str(tls or error) and "mismatch" in detail.lower():
                 hint = (
-                    " (the server's certificate is not trusted: set server.verify to the "
-                    "PEM CA bundle that signed it)"
+                    f" ({detail}: server.url must name a host the server's certificate "
+                    "was issued for)"
+                )
+            elif "CERTIFICATE_VERIFY_FAILED" in str(tls or error):
+                said = f"{detail}: " if detail else ""
+                hint = (
+                    f" ({said}the server's certificate is not trusted: set server.verify to "
+                    "the PEM CA bundle that signed it)"
                 )
             elif "WRONG_VERSION_NUMBER" in str(tls or error):
                 hint = " (does the server speak plain HTTP? then server.url is http://...)"

@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-# Statuses that say "not now" rather than "no": the server is busy or had a passing fault.
-RETRY_STATUSES = frozenset({500, 502, 503, 504})
+# Statuses that say "not now" rather than "no": the server is busy or had a passing fault
+# (every 5xx; 501 and 505 say the server cannot do it at all).
+RETRY_STATUSES = frozenset(range(500, 600)) - {501, 505}
 
 
 @dataclass(frozen=True)

@@ -195,8 +195,11 @@ def test_saved_plans_refused_when_stale_or_when_the_server_changed(project: Proj
     project.write({"jdoe-work": {"address": "john.doe@example.com", "user": "jdoe"}})
     project.ok("plan", "--out", "first.plan")
     project.ok("plan", "--out", "second.plan")
-    project.ok("apply", "first.plan")
-    stale = project.cli("apply", "second.plan")
+    unconfirmed = project.cli("apply", "first.plan")
+    assert unconfirmed.returncode == 1  # a saved plan is confirmed like any apply
+    assert "--auto-approve" in unconfirmed.stderr
+    project.ok("apply", "--auto-approve", "first.plan")
+    stale = project.cli("apply", "--auto-approve", "second.plan")
     assert stale.returncode == 1
     assert "second.plan is stale" in stale.stderr
 
@@ -207,7 +210,7 @@ def test_saved_plans_refused_when_stale_or_when_the_server_changed(project: Proj
         client.put(
             f"/vmrest/smtpproxyaddresses/{object_id}", json={"SmtpAddress": "meddled@example.com"}
         )
-    changed = project.cli("apply", "third.plan")
+    changed = project.cli("apply", "--auto-approve", "third.plan")
     assert changed.returncode == 1
     assert "the server changed since the plan was made; nothing was executed" in changed.stderr
     assert (

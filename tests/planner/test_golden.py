@@ -130,3 +130,16 @@ def test_every_action_kind_and_drift_kind_is_covered() -> None:
         drift |= {d["drift"] for d in expected.get("drift", [])}
     assert actions == {"create", "update", "delete", "adopt", "forget", "move"}
     assert drift == {"changed", "deleted"}
+
+
+def test_a_target_in_a_swap_takes_both_steps_of_the_split_update() -> None:
+    case = next(c for c in CASES if c.name == "17-swap")
+    plan = run_case(case)
+    from cupiform.planner import _with_dependencies
+
+    keys = [a.key for a in _with_dependencies(plan.actions, ["smtp_proxy_address.mary-b"])]
+    assert keys == [
+        "smtp_proxy_address.jdoe-a#tmp",
+        "smtp_proxy_address.mary-b",
+        "smtp_proxy_address.jdoe-a",
+    ]
