@@ -1,6 +1,6 @@
 """What the end-to-end tests share: a project folder driven through the ``cupiform`` command
-against its own ``cupiform emulator serve`` (seeded with three users), and ways to look at
-the server and the state behind the command's back."""
+against its own ``cupiform emulator serve`` (seeded with three users, or with a test's own
+seed), and ways to look at the server and the state behind the command's back."""
 
 from __future__ import annotations
 
@@ -39,30 +39,49 @@ class Project:
     directory: Path
     served: Served
 
-    def write(
+    def configure(
         self,
-        resources: dict[str, dict[str, str]],
         *,
-        prune: bool = False,
+        manifests: str = "manifests/*.yaml",
+        prune: bool | None = False,
         wire: str = "json",
         safety: dict[str, int] | None = None,
         parallelism: int | None = None,
+        timeout: int = 10,
     ) -> None:
+        """Write ``cupiform.yaml`` only (``prune=None`` leaves the key out)."""
         config: dict[str, Any] = {
-            "server": {"url": self.served.url, "format": wire, "timeout": 10},
-            "manifests": ["manifests/*.yaml"],
-            "prune": prune,
+            "server": {"url": self.served.url, "format": wire, "timeout": timeout},
+            "manifests": [manifests],
         }
+        if prune is not None:
+            config["prune"] = prune
         if parallelism is not None:
             config["server"]["parallelism"] = parallelism
         if safety:
             config["safety"] = safety
         (self.directory / "cupiform.yaml").write_text(yaml.safe_dump(config))
+
+    def write(
+        self,
+        resources: dict[str, dict[str, str]],
+        *,
+        prune: bool | None = False,
+        wire: str = "json",
+        safety: dict[str, int] | None = None,
+        parallelism: int | None = None,
+    ) -> None:
+        """``cupiform.yaml`` and ``manifests/main.yaml``, which declares ``resources``."""
+        self.configure(prune=prune, wire=wire, safety=safety, parallelism=parallelism)
         manifests = self.directory / "manifests"
         manifests.mkdir(exist_ok=True)
         (manifests / "main.yaml").write_text(
             yaml.safe_dump({"smtp_proxy_addresses": resources}, sort_keys=False)
         )
+
+    def files(self, folder: str = "manifests") -> dict[str, str]:
+        """Name -> text of every file in ``folder`` of the project."""
+        return {p.name: p.read_text() for p in sorted((self.directory / folder).iterdir())}
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return run_cli(*args, cwd=self.directory, env=CREDENTIALS)
@@ -82,8 +101,16 @@ class Project:
 
     def ok(self, *args: str) -> subprocess.CompletedProcess[str]:
         result = self.cli(*args)
-        assert result.returncode == 0, result.stderr
+        assert result.returncode == 0, result.stdout + result.stderr
         return result
+
+    def refused(self, *args: str) -> str:
+        """The one-line error of a command that must fail with exit 1 and print nothing."""
+        result = self.cli(*args)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert result.stdout == ""
+        assert "Traceback" not in result.stderr
+        return result.stderr.strip()
 
     def plan_json(self, *args: str) -> dict[str, Any]:
         document: dict[str, Any] = json.loads(self.ok("plan", "--format", "json", *args).stdout)
@@ -124,6 +151,15 @@ class Project:
             stats: dict[str, Any] = client.get("/emulator/stats").json()
         return stats
 
+    def reset_stats(self) -> None:
+        with httpx.Client(base_url=self.served.url) as client:
+            client.post("/emulator/stats").raise_for_status()
+
+    def writes(self) -> dict[str, int]:
+        """Answers of write calls (201 created, 204 updated or deleted) since the reset."""
+        by_status: dict[str, int] = self.emulator_stats()["by_status"]
+        return {status: n for status, n in by_status.items() if status in ("201", "204")}
+
     def set_faults(self, **faults: object) -> None:
         with httpx.Client(base_url=self.served.url) as client:
             client.post("/emulator/faults", json=faults).raise_for_status()
@@ -140,19 +176,24 @@ ProjectFactory = Callable[..., Project]
 
 @pytest.fixture
 def make_project(tmp_path: Path) -> Iterator[ProjectFactory]:
-    """``make_project(*EMULATOR_ARGS)``: a new project folder and its own emulator, started
-    with ``emulator serve --seed SEED EMULATOR_ARGS``."""
-    seed = tmp_path / "seed.yaml"
-    seed.write_text(yaml.safe_dump(SEED))
+    """``make_project(*EMULATOR_ARGS, seed=None)``: a new project folder and its own emulator,
+    started with ``emulator serve --seed SEED EMULATOR_ARGS``, or seeded with ``seed`` when
+    given."""
+    default_seed = tmp_path / "seed.yaml"
+    default_seed.write_text(yaml.safe_dump(SEED))
     with ExitStack() as stack:
         made = 0
 
-        def make(*emulator_args: str) -> Project:
+        def make(*emulator_args: str, seed: dict[str, Any] | None = None) -> Project:
             nonlocal made
             made += 1
+            seed_file = default_seed
+            if seed is not None:
+                seed_file = tmp_path / f"seed{made}.json"
+                seed_file.write_text(json.dumps(seed))  # JSON is YAML, and quick to load
             folder = tmp_path / f"project{made}"
             folder.mkdir()
-            served = stack.enter_context(emulator_process("--seed", str(seed), *emulator_args))
+            served = stack.enter_context(emulator_process("--seed", str(seed_file), *emulator_args))
             return Project(folder, served)
 
         yield make

@@ -6,89 +6,18 @@ another server).
 
 from __future__ import annotations
 
-import json
-import subprocess
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
 from cupiform.commands.export_cmd import build_export, slug
 from cupiform.resources.kinds import SMTP_PROXY_ADDRESS
-from tests.processes import Served, emulator_process, run_cli
+from tests.e2e.conftest import Project, ProjectFactory
 
-CREDENTIALS = {"CUPI_USERNAME": "admin", "CUPI_PASSWORD": "admin"}
 STATE = "state/cupiform-state.json"
 INITIALS = "abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-@dataclass
-class Workspace:
-    directory: Path
-    served: Served
-
-    def configure(self, manifests: str = "manifests/*.yaml", prune: bool = False) -> None:
-        config = {
-            "server": {"url": self.served.url, "format": "json", "timeout": 30},
-            "manifests": [manifests],
-            "prune": prune,
-        }
-        (self.directory / "cupiform.yaml").write_text(yaml.safe_dump(config))
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return run_cli(*args, cwd=self.directory, env=CREDENTIALS)
-
-    def ok(self, *args: str) -> subprocess.CompletedProcess[str]:
-        result = self.cli(*args)
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result
-
-    def state(self) -> dict[str, Any]:
-        loaded: dict[str, Any] = json.loads((self.directory / STATE).read_text())
-        return loaded
-
-    def files(self, folder: str = "manifests") -> dict[str, str]:
-        return {p.name: p.read_text() for p in sorted((self.directory / folder).iterdir())}
-
-    def server(self) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.served.url,
-            auth=("admin", "admin"),
-            headers={"Accept": "application/json"},
-        )
-
-    def stats(self, reset: bool = False) -> dict[str, Any]:
-        with self.server() as client:
-            response = client.post("/emulator/stats") if reset else client.get("/emulator/stats")
-        loaded: dict[str, Any] = response.json()
-        return loaded
-
-
-Serve = Callable[[dict[str, Any]], Workspace]
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Serve]:
-    """Start an emulator seeded with ``seed`` and give a project folder that uses it."""
-    with ExitStack() as stack:
-        count = 0
-
-        def start(seed: dict[str, Any]) -> Workspace:
-            nonlocal count
-            count += 1
-            seed_file = tmp_path / f"seed{count}.json"
-            seed_file.write_text(json.dumps(seed))  # JSON is YAML, and quick to load
-            served = stack.enter_context(emulator_process("--seed", str(seed_file)))
-            folder = tmp_path / f"project{count}"
-            folder.mkdir()
-            return Workspace(folder, served)
-
-        yield start
+TIMEOUT = 30  # seconds, in cupiform.yaml: listings of thousands of objects
 
 
 def large_seed(users: int = 2000, addresses: int = 5000) -> dict[str, Any]:
@@ -105,10 +34,12 @@ def large_seed(users: int = 2000, addresses: int = 5000) -> dict[str, Any]:
     return {"users": [{"alias": a} for a in aliases], "smtp_proxy_addresses": listed}
 
 
-def test_export_of_5000_addresses_then_validate_and_an_empty_plan(serve: Serve) -> None:
-    project = serve(large_seed())
-    project.configure()
-    project.stats(reset=True)
+def test_export_of_5000_addresses_then_validate_and_an_empty_plan(
+    make_project: ProjectFactory,
+) -> None:
+    project = make_project(seed=large_seed())
+    project.configure(timeout=TIMEOUT)
+    project.reset_stats()
 
     exported = project.ok("export", "--out", "manifests")
 
@@ -118,7 +49,7 @@ def test_export_of_5000_addresses_then_validate_and_an_empty_plan(serve: Serve) 
     )
     assert exported.stderr == ""  # nothing skipped; no progress when stderr is not a terminal
     # One listing of the addresses and one of the users, page by page: no GET per object.
-    assert project.stats()["requests"] <= 10
+    assert project.emulator_stats()["requests"] <= 10
     files = project.files()
     assert sorted(files) == sorted(f"{c}.yaml" for c in INITIALS)
     assert files["a.yaml"].startswith(
@@ -175,10 +106,10 @@ ODD_SEED: dict[str, Any] = {
 
 
 def test_odd_aliases_are_quoted_bad_addresses_skipped_and_the_output_is_stable(
-    serve: Serve,
+    make_project: ProjectFactory,
 ) -> None:
-    project = serve(ODD_SEED)
-    project.configure(manifests="exported/*.yaml", prune=True)
+    project = make_project(seed=ODD_SEED)
+    project.configure(manifests="exported/*.yaml", prune=True, timeout=TIMEOUT)
 
     exported = project.ok("export", "--out", "exported")
 
@@ -226,23 +157,24 @@ def test_odd_aliases_are_quoted_bad_addresses_skipped_and_the_output_is_stable(
     assert "bad address@example.com" in refresh_only.stdout
 
     # Another project of the same server gets the same files.
-    again = Workspace(project.directory.parent / "again", project.served)
+    again = Project(project.directory.parent / "again", project.served)
     again.directory.mkdir()
-    again.configure(manifests="exported/*.yaml")
+    again.configure(manifests="exported/*.yaml", timeout=TIMEOUT)
     again.ok("export", "--out", "exported")
     assert again.files("exported") == files
 
 
+ONE_ADDRESS: dict[str, Any] = {
+    "users": [{"alias": "jdoe"}],
+    "smtp_proxy_addresses": [{"address": "john.doe@example.com", "user": "jdoe"}],
+}
+
+
 def test_export_refuses_a_state_that_manages_objects_and_a_folder_of_manifests(
-    serve: Serve,
+    make_project: ProjectFactory,
 ) -> None:
-    project = serve(
-        {
-            "users": [{"alias": "jdoe"}],
-            "smtp_proxy_addresses": [{"address": "john.doe@example.com", "user": "jdoe"}],
-        }
-    )
-    project.configure()
+    project = make_project(seed=ONE_ADDRESS)
+    project.configure(timeout=TIMEOUT)
     folder = project.directory / "manifests"
     folder.mkdir()
     (folder / "a.yaml").write_text("smtp_proxy_addresses: {}\n")
@@ -274,14 +206,11 @@ def test_export_refuses_a_state_that_manages_objects_and_a_folder_of_manifests(
     assert (project.directory / STATE).read_bytes() == state
 
 
-def test_export_warns_when_the_manifests_globs_miss_the_folder(serve: Serve) -> None:
-    project = serve(
-        {
-            "users": [{"alias": "jdoe"}],
-            "smtp_proxy_addresses": [{"address": "john.doe@example.com", "user": "jdoe"}],
-        }
-    )
-    project.configure(manifests="manifests/*.yaml")
+def test_export_warns_when_the_manifests_globs_miss_the_folder(
+    make_project: ProjectFactory,
+) -> None:
+    project = make_project(seed=ONE_ADDRESS)
+    project.configure(manifests="manifests/*.yaml", timeout=TIMEOUT)
     result = project.ok("-C", ".", "export", "--out", "elsewhere")
     assert result.stderr == (
         "cupiform: warning: the manifests: globs of cupiform.yaml do not cover elsewhere/*.yaml: "
