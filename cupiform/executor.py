@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from cupiform.cupi.client import CupiClient
 from cupiform.errors import CupiformError, NotFoundError, StateError
 from cupiform.plan import ADOPT, CREATE, DELETE, FORGET, MOVE, UPDATE, Action, Plan
-from cupiform.resources.kinds import ResourceKind, kind_named
+from cupiform.resources.kinds import KINDS, ResourceKind, kind_named
 from cupiform.state import State, StateBackend, StateEntry
 
 DONE, FAILED, SKIPPED = "done", "failed", "skipped"
@@ -113,32 +113,34 @@ def state_change(action: Action, object_id: str | None) -> StateChange | None:
     """How a successful action changes state."""
     after = dict(action.after or {})
     address = action.address
+    if action.action in (MOVE, UPDATE) and address and action.moved_from and object_id:
+        return _moved(action.moved_from, address, StateEntry(object_id, after))
     if action.action in (CREATE, UPDATE, ADOPT) and address is not None and object_id:
         return _set(address, StateEntry(object_id, after))
-    if action.action == MOVE and address is not None and action.moved_from and object_id:
-        return _moved(action.moved_from, address, StateEntry(object_id, after))
     if action.action in (DELETE, FORGET) and address is not None:
         return _drop(address)
     return None
 
 
-def refreshed_entries(plan: Plan) -> StateChange | None:
-    """State entries that drifted without an action of their own take the live values (or
-    leave state when their object is gone), as ``apply --refresh-only`` records them."""
+def refreshed_entries(plan: Plan, kinds: Sequence[ResourceKind] = KINDS) -> StateChange | None:
+    """State entries that drifted without an action of their own take the live values, as
+    ``apply --refresh-only`` records them. An entry leaves state when its object is gone,
+    or when it now lacks a field state requires (it was given to a contact, say: cupiform
+    no longer manages it)."""
     touched = {a.address for a in plan.actions if a.address is not None}
     touched |= {a.moved_from for a in plan.actions if a.moved_from}
     changes = [d for d in plan.drift if d.address not in touched]
     if not changes:
         return None
+    required = {kind.name: kind.state_attributes for kind in kinds}
 
     def apply(state: State) -> State:
         for drift in changes:
-            if drift.after is None:
+            after = drift.after
+            if after is None or any(name not in after for name in required[drift.kind]):
                 state = state.without(drift.address)
             elif drift.address in state.resources:
-                state = state.with_entry(
-                    drift.address, StateEntry(drift.object_id, dict(drift.after))
-                )
+                state = state.with_entry(drift.address, StateEntry(drift.object_id, dict(after)))
         return state
 
     return apply

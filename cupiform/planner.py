@@ -111,9 +111,16 @@ class _KindPlanner:
     def _managed(self, attributes: Attributes) -> dict[str, str]:
         return {name: attributes[name] for name in self.fields if name in attributes}
 
-    def owner_label(self, object_id: str) -> str:
-        alias = self.owner_names.get(object_id.lower())
-        return f"user '{alias}' ({object_id})" if alias else f"owner {object_id}"
+    def owner_label(self, attributes: Attributes) -> str:
+        """How messages name the owner of an object with these fields."""
+        object_id = attributes.get(self.owner_field)
+        if object_id:
+            alias = self.owner_names.get(object_id.lower())
+            return f"user '{alias}' ({object_id})" if alias else f"user {object_id}"
+        for name, label in self.kind.owner.other_fields:
+            if attributes.get(name):
+                return f"{label} {attributes[name]}"
+        return "an owner the server does not name"
 
     def _add(self, action: Action, takes: str | None = None, gives: str | None = None) -> None:
         self.drafts.append(_Draft(action, takes, gives))
@@ -213,9 +220,7 @@ class _KindPlanner:
             key = (self._unique_of(attributes), self._owner_of(attributes))
             old = orphan_by_value.pop(key, None)
             if old is not None:
-                obj = live_by_id[state[old].object_id.lower()]
-                if self._same(obj.attributes, attributes):
-                    moves[address] = old
+                moves[address] = old
 
         # 3. Declared resources.
         for address, (resource, attributes) in wanted.items():
@@ -231,20 +236,39 @@ class _KindPlanner:
                 object_id = state[old].object_id
                 claimed.add(object_id.lower())
                 obj = live_by_id[object_id.lower()]
-                self._add(
-                    Action(
-                        address,
-                        kind,
-                        address,
-                        MOVE,
-                        object_id,
-                        self._managed(obj.attributes),
-                        after,
-                        f"renamed from {old} in the manifests; same object",
-                        source=source,
-                        moved_from=old,
+                before = self._managed(obj.attributes)
+                renamed = f"renamed from {old} in the manifests; same object"
+                if self._same(before, after):
+                    self._add(
+                        Action(
+                            address,
+                            kind,
+                            address,
+                            MOVE,
+                            object_id,
+                            before,
+                            after,
+                            renamed,
+                            source=source,
+                            moved_from=old,
+                        )
                     )
-                )
+                else:  # the same object by value and owner, its case changed too
+                    self._add(
+                        Action(
+                            address,
+                            kind,
+                            address,
+                            UPDATE,
+                            object_id,
+                            before,
+                            after,
+                            f"{renamed}, and the manifest changed it",
+                            source=source,
+                            moved_from=old,
+                            diff=field_diff(before, after),
+                        )
+                    )
                 continue
             obj = live_by_id.get(bound_now.object_id.lower()) if bound_now else None
             if bound_now is not None and obj is not None:
@@ -346,8 +370,9 @@ class _KindPlanner:
                 )
 
         # 5. Unmanaged objects of managed owners.
+        # Owners the manifests manage: those of declared resources (an owner whose last
+        # resource was removed is no longer managed, and its other addresses are left alone).
         managed_owners = {key[-1] for key in wanted_keys.values()}
-        managed_owners |= {key[-1] for key in state_keys.values()}
         unmanaged: list[Unmanaged] = []
         for item in live:
             object_id = item.object_id.lower()
@@ -437,8 +462,13 @@ class _KindPlanner:
                 continue
             resource = draft.action.address
             value = (draft.action.after or {}).get(self.unique or "", draft.takes)
-            owner = self.owner_label(holder.attributes.get(self.owner_field, ""))
+            owner = self.owner_label(holder.attributes)
             where = self.sources.get(resource or "", Source("(state)", 0, 0))
+            hint = (
+                " (prune: true does so for owners the manifests manage)"
+                if holder.attributes.get(self.owner_field)
+                else ""
+            )
             self.problems.append(
                 Problem(
                     where.file,
@@ -446,8 +476,7 @@ class _KindPlanner:
                     where.column,
                     f"{resource}: {self.unique} {value} is held on the server by object "
                     f"{holder.object_id} of {owner}, which no resource manages; remove it "
-                    "from that owner first (prune: true does so for owners the manifests "
-                    "manage)",
+                    f"from that owner first{hint}",
                 )
             )
         self._break_cycles()
@@ -637,7 +666,12 @@ def make_plan(
     if problems:
         raise PlanError(_problem_text(problems))
     if targets:
+        # As Terraform's -target: only the targeted resources (and what they depend on)
+        # are refreshed, so drift elsewhere is neither shown nor written into state.
         actions = _with_dependencies(actions, targets)
+        kept = set(targets) | {a.address for a in actions if a.address}
+        kept |= {a.moved_from for a in actions if a.moved_from}
+        drift = [d for d in drift if d.address in kept]
     return Plan(tuple(actions), tuple(drift), tuple(unmanaged), refresh_only, prune)
 
 

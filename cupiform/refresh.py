@@ -28,7 +28,8 @@ def list_live(client: CupiClient, kinds: Sequence[ResourceKind]) -> tuple[LiveOb
     """Every object of each kind, by paging its collection."""
     live: list[LiveObject] = []
     for kind in kinds:
-        fields = kind.state_attributes
+        # The managed fields, and the owner fields of other kinds, to name such owners.
+        fields = (*kind.state_attributes, *(name for name, _ in kind.owner.other_fields))
         for item in client.list_all(kind.collection):
             attributes = {name: item[name] for name in fields if name in item}
             live.append(LiveObject(kind.name, item["ObjectId"], attributes))

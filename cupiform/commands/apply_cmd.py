@@ -87,30 +87,37 @@ def check_live(path: Path, plan: Plan, client: CupiClient) -> None:
             for field in (f.field for f in kind.fields if f.unique):
                 if item.kind == kind.name and field in item.attributes:
                     holders[(kind.name, item.attributes[field].casefold())] = item
+    # The second step of an update split to break a cycle starts from its temporary value:
+    # on the server, the object still holds what its first step saw.
+    first_steps = {a.key.removesuffix("#tmp"): a for a in plan.actions if a.key.endswith("#tmp")}
     changed: list[str] = []
     for action in plan.actions:
         if action.key.endswith("#tmp") or action.action == "forget":
             continue
         name = action.address or action.key
         kind = kind_named(action.kind)
-        if action.object_id is not None and action.before is not None:
+        seen_before = first_steps[action.key].before if action.key in first_steps else action.before
+        if action.object_id is not None and seen_before is not None:
             obj = live.get(action.object_id.lower())
             if obj is None:
                 changed.append(f"{name}: object {action.object_id} is gone from the server")
                 continue
             differs = []
-            for field, seen in action.before.items():
+            for field, seen in seen_before.items():
                 now = obj.attributes.get(field) or ""
                 same = now.lower() == seen.lower() if field == kind.owner.field else now == seen
                 if not same:
                     differs.append(f"{field} is now {now!r} (the plan saw {seen!r})")
             if differs:
                 changed.append(f"{name}: " + "; ".join(differs))
-        elif action.action == "create" and action.after:
+        if action.action in ("create", "update") and action.after:
+            # A value the call takes must still be free, or held by an object the plan frees.
             for field in (f.field for f in kind.fields if f.unique):
                 value = action.after.get(field)
                 holder = holders.get((kind.name, value.casefold())) if value else None
-                if holder is not None and holder.object_id.lower() not in freed:
+                if holder is None or holder.object_id.lower() == (action.object_id or "").lower():
+                    continue
+                if holder.object_id.lower() not in freed:
                     changed.append(f"{name}: {value} is now held by object {holder.object_id}")
     if changed:
         raise StateMismatchError(
@@ -204,10 +211,9 @@ def run(
         refresh_state = refreshed_entries(plan)
         if not plan.actions and refresh_state is None:
             return 0
-        if plan.actions:
-            check_safety(plan, state, project.config.safety, force, operation)
-            if not auto_approve:
-                confirm(project)
+        check_safety(plan, state, project.config.safety, force, operation)
+        if not auto_approve:
+            confirm(project)  # also when only state would change (apply --refresh-only)
         writer = StateWriter(project.backend, state)
         if refresh_state is not None:
             writer.submit(refresh_state)

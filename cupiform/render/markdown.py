@@ -4,6 +4,8 @@ comments over 65,536): what does not fit is left out, with a note saying how muc
 
 from __future__ import annotations
 
+import re
+
 from cupiform.plan import ACTION_ORDER, Action, Plan
 from cupiform.render.common import (
     SYMBOLS,
@@ -20,8 +22,24 @@ _NOTE_ROOM = 400
 TITLE = "## cupiform plan"
 
 
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+
+
+def _html(text: str) -> str:
+    """Text inside an HTML element (a summary): entities only."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    """Text in markdown (a line, a table cell): shown as written, addresses included."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", _html(text))
+
+
+def _fence(body: str, info: str) -> str:
+    """A code block whose fence no run of backticks in ``body`` can close."""
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"\n{fence}{info}\n{body}\n{fence}\n"
 
 
 def _diff_block(changes: list[FieldChange]) -> str:
@@ -36,13 +54,12 @@ def _diff_block(changes: list[FieldChange]) -> str:
             lines.append(f"+ {change.name}: {change.new}")
     if not lines:
         return ""
-    body = "\n".join(lines).replace("```", "` ` `")
-    return f"\n```diff\n{body}\n```\n"
+    return _fence("\n".join(lines), "diff")
 
 
 def _action_block(action: Action) -> str:
     symbol = SYMBOLS[action.action]
-    head = f"<code>{symbol}</code> <b>{_escape(label(action))}</b> {VERBS[action.action]}"
+    head = f"<code>{symbol}</code> <b>{_html(label(action))}</b> {VERBS[action.action]}"
     facts = [f"Why: {_escape(action.reason)}"]
     if action.object_id:
         facts.append(f"ObjectId: `{action.object_id}`")
@@ -61,14 +78,17 @@ def render_markdown(plan: Plan) -> str:
     head += [f"| {SYMBOLS[name]} {name} | {counts[name]} |" for name in ACTION_ORDER]
     head += [f"| drift | {len(plan.drift)} |", f"| unmanaged | {len(plan.unmanaged)} |", ""]
 
+    # Actions first: when the comment must be cut, what the merge will do is what is kept.
     sections: list[tuple[str, list[str]]] = []
+    if plan.actions:
+        sections.append(("### Actions, in order", [_action_block(a) for a in plan.actions]))
     if plan.drift:
         blocks = []
         for drift in plan.drift:
             what = "deleted" if drift.drift == "deleted" else "changed"
             diff = _diff_block(changes_from_diff(drift.diff)) if drift.diff else ""
             blocks.append(
-                f"<details><summary><b>{_escape(drift.address)}</b> {what} outside cupiform"
+                f"<details><summary><b>{_html(drift.address)}</b> {what} outside cupiform"
                 f"</summary>\n\nObjectId: `{drift.object_id}`\n{diff}\n</details>\n"
             )
         sections.append(("### Changed outside cupiform", blocks))
@@ -86,8 +106,6 @@ def render_markdown(plan: Plan) -> str:
             for item in plan.unmanaged
         ]
         sections.append((title, rows))
-    if plan.actions:
-        sections.append(("### Actions, in order", [_action_block(a) for a in plan.actions]))
 
     out = "\n".join(head)
     left_out = 0

@@ -41,7 +41,9 @@ class ManifestField:
 class OwnerLookup:
     """How a resource names the object it belongs to: by alias (``alias_key``, resolved on
     the server through ``collection``'s ``alias_field``) or by ObjectId (``id_key``).
-    Either way the owner's ObjectId goes in the CUPI field ``field``."""
+    Either way the owner's ObjectId goes in the CUPI field ``field``. ``other_fields`` name
+    the fields of owners of other kinds that cupiform does not manage (an object holding
+    one of them belongs to a contact, say), with how messages call such an owner."""
 
     alias_key: str
     id_key: str
@@ -49,6 +51,7 @@ class OwnerLookup:
     collection: Collection
     alias_field: str = "Alias"
     id_field: str = "ObjectId"
+    other_fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,11 @@ SMTP_PROXY_ADDRESS = ResourceKind(
         id_key="user_object_id",
         field="ObjectGlobalUserObjectId",
         collection=USERS,
+        other_fields=(
+            ("ObjectContactObjectId", "contact"),
+            ("ObjectDistributionListObjectId", "distribution list"),
+            ("ObjectPersonalGroupObjectId", "private list"),
+        ),
     ),
 )
 

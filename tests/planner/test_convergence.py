@@ -78,6 +78,8 @@ def execute(plan: Plan, server: Server, state: dict[str, StateEntry]) -> None:
         elif action.action == "update":
             assert action.object_id is not None and action.address is not None
             server.update(action.object_id, after)
+            if action.moved_from:
+                state.pop(action.moved_from)
             state[action.address] = StateEntry(action.object_id, after)
         elif action.action == "delete":
             assert action.object_id is not None

@@ -120,3 +120,30 @@ def test_markdown_small_plan_is_whole() -> None:
     assert text.count("<details>") == 3
     assert "not shown" not in text
     assert "+ SmtpAddress: user000002@example.com" in text
+
+
+def test_markdown_shows_addresses_as_written_and_keeps_actions_when_cut() -> None:
+    from cupiform.plan import Unmanaged
+
+    odd = "*sales*_x`y`@example.com"
+    action = Action(
+        "smtp_proxy_address.odd",
+        "smtp_proxy_address",
+        "smtp_proxy_address.odd",
+        "create",
+        None,
+        None,
+        {"SmtpAddress": odd},
+        "new in the manifests | <b>not bold</b>",
+        source="manifests/a.yaml:2",
+    )
+    strays = tuple(
+        Unmanaged("smtp_proxy_address", f"id-{i}", {"SmtpAddress": f"stray{i}@example.com"}, "jdoe")
+        for i in range(5000)
+    )
+    text = render_markdown(Plan((action,), unmanaged=strays))
+    assert len(text) < LIMIT
+    assert text.index("### Actions, in order") < text.index("### Unmanaged objects")
+    assert "Why: new in the manifests \\| &lt;b&gt;not bold&lt;/b&gt;" in text
+    assert f"+ SmtpAddress: {odd}" in text  # inside the code block: as written
+    assert "not shown" in text
