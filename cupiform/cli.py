@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -346,6 +348,10 @@ def export(options: GlobalOptions, out: Path) -> None:
     click.echo(run(out))
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit code; never raises."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -354,6 +360,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # for nothing. Objects that exist now are frozen; young-generation collection stays.
     gc.freeze()
     gc.set_threshold(100_000, 50, 1000)
+    # A cancelled CI job sends SIGTERM: stop as for Ctrl-C, so that an apply finishes the
+    # calls in flight, records them, and ends with 130 instead of dying in the middle.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
     verbose = "-v" in args or "--verbose" in args
     try:
         cli.main(args=args, prog_name="cupiform", standalone_mode=False)

@@ -201,11 +201,13 @@ def test_apply_converges_on_a_failing_throttled_server_with_at_most_one_rerun(
     assert_converged(project, resources)
 
 
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupted_apply_stops_starting_calls_and_records_what_it_did(
-    make_project: ProjectFactory,
+    make_project: ProjectFactory, stop: signal.Signals
 ) -> None:
-    """Ctrl-C (SIGINT): no new call starts, the calls in flight finish and are recorded, and
-    the command ends with 130. Nothing is lost: state holds every object the server made."""
+    """Ctrl-C (SIGINT), or a CI job cancelled (SIGTERM): no new call starts, the calls in
+    flight finish and are recorded, and the command ends with 130. Nothing is lost: state
+    holds every object the server made."""
     project = make_project("--latency-ms", "100")
     resources = _resources(50)
     project.write(resources, parallelism=4)
@@ -214,7 +216,7 @@ def test_interrupted_apply_stops_starting_calls_and_records_what_it_did(
         while _created(admin.get("/emulator/stats").json()) < 5:
             assert first.poll() is None, first.communicate()
             time.sleep(0.005)
-    first.send_signal(signal.SIGINT)
+    first.send_signal(stop)
     _, err = first.communicate(timeout=60)
     assert first.returncode == 130, err
     assert "cupiform: interrupted" in err
