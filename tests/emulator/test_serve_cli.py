@@ -107,6 +107,8 @@ def test_it_stops_by_itself_and_on_interrupt() -> None:
     with emulator_process(lifetime=1) as served:
         assert served.process.wait(timeout=15) == 0
     with emulator_process() as served:
+        # Once it answers, it is serving (its signal handlers are in place), not starting.
+        assert httpx.get(f"{served.url}/emulator/stats", timeout=10).status_code == 200
         served.process.send_signal(signal.SIGINT)
         assert served.process.wait(timeout=15) == 130  # the spec's code for "interrupted"
         assert served.process.stderr is not None
