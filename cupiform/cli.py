@@ -24,7 +24,6 @@ from cupiform.errors import CupiformError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
-EXIT_CHANGES = 2
 EXIT_INTERRUPTED = 130
 
 

@@ -57,11 +57,6 @@ class ServerConfig:
                 return url[: -len(suffix)]
         return url
 
-    @property
-    def api_url(self) -> str:
-        """The CUPI base URL: ``https://host:8443/vmrest``."""
-        return self.identity.rstrip("/") + "/vmrest"
-
 
 @dataclass(frozen=True)
 class Safety:

@@ -148,14 +148,11 @@ def refreshed_entries(plan: Plan, kinds: Sequence[ResourceKind] = KINDS) -> Stat
 
 def _changed_fields(kind: ResourceKind, action: Action) -> dict[str, str]:
     before, after = action.before or {}, action.after or {}
-    owner = kind.owner.field
-    changed = {}
-    for name, value in after.items():
-        old = before.get(name)
-        same = old is not None and (old.lower() == value.lower() if name == owner else old == value)
-        if not same:
-            changed[name] = value
-    return changed
+    return {
+        name: value
+        for name, value in after.items()
+        if not kind.same_value(name, before.get(name), value)
+    }
 
 
 def call(client: CupiClient, kinds: Sequence[ResourceKind], action: Action) -> str | None:
@@ -271,10 +268,6 @@ def execute(
                     writer.submit(change)
             raise
     return outcomes
-
-
-def failures(outcomes: Sequence[Outcome]) -> list[Outcome]:
-    return [o for o in outcomes if o.status != DONE]
 
 
 def outcome_counts(outcomes: Sequence[Outcome]) -> Mapping[str, int]:

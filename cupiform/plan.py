@@ -7,7 +7,7 @@ text, markdown or JSON; the executor carries out its ``actions`` in dependency o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 Attributes = Mapping[str, str]
@@ -16,7 +16,6 @@ Attributes = Mapping[str, str]
 CREATE, UPDATE, DELETE = "create", "update", "delete"
 ADOPT, FORGET, MOVE = "adopt", "forget", "move"
 WRITE_ACTIONS = (CREATE, UPDATE, DELETE)
-STATE_ONLY_ACTIONS = (ADOPT, FORGET, MOVE)
 ACTION_ORDER = (CREATE, UPDATE, DELETE, ADOPT, MOVE, FORGET)
 
 
@@ -90,7 +89,6 @@ class Plan:
     unmanaged: tuple[Unmanaged, ...] = ()
     refresh_only: bool = False
     prune: bool = False
-    notes: tuple[str, ...] = field(default=())
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(ACTION_ORDER, 0)

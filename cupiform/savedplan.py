@@ -8,10 +8,11 @@ refuse a plan whose state moved on or whose objects changed on the server since.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cupiform.errors import StateMismatchError
+from cupiform.errors import CupiformError, StateMismatchError
 from cupiform.plan import Action, Drift, Plan, Unmanaged
 from cupiform.render.json_plan import plan_document
 from cupiform.state.atomic import write_atomically
@@ -29,15 +30,18 @@ def save_plan(path: Path, plan: Plan, *, lineage: str, serial: int, server: str)
         "plan": plan_document(plan),
     }
     data = (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
-    write_atomically(path, data)
+    try:
+        write_atomically(path, data)
+    except OSError as error:
+        raise CupiformError(f"cannot write the plan to {path}: {error.strerror or error}") from None
 
 
+@dataclass(frozen=True)
 class SavedPlan:
-    def __init__(self, plan: Plan, *, server: str, lineage: str, serial: int) -> None:
-        self.plan = plan
-        self.server = server
-        self.lineage = lineage
-        self.serial = serial
+    plan: Plan
+    server: str
+    lineage: str
+    serial: int
 
 
 def _refuse(path: Path, why: str) -> StateMismatchError:

@@ -82,7 +82,6 @@ def test_verify_false_and_the_server_identity(tmp_path: Path) -> None:
     server = load_config(project(tmp_path, text), {}).server
     assert server.verify is False
     assert server.identity == "https://cuc.example.com:8443"
-    assert server.api_url == "https://cuc.example.com:8443/vmrest"
     assert not server.embedded
 
 
@@ -91,7 +90,6 @@ def test_the_environment_overrides_the_server_url(tmp_path: Path) -> None:
     environ = {"CUPIFORM_SERVER_URL": "https://cuc-pub.example.com"}
     server = load_config(project(tmp_path, text), environ).server
     assert server.url == "https://cuc-pub.example.com"
-    assert server.api_url == "https://cuc-pub.example.com/vmrest"
     # an empty variable is no override
     assert load_config(tmp_path, {"CUPIFORM_SERVER_URL": ""}).server.url == "embedded"
 

@@ -104,9 +104,8 @@ def check_live(path: Path, plan: Plan, client: CupiClient) -> None:
                 continue
             differs = []
             for field, seen in seen_before.items():
-                now = obj.attributes.get(field) or ""
-                same = now.lower() == seen.lower() if field == kind.owner.field else now == seen
-                if not same:
+                now = obj.attributes.get(field)
+                if not kind.same_value(field, now, seen):
                     differs.append(f"{field} is now {now!r} (the plan saw {seen!r})")
             if differs:
                 changed.append(f"{name}: " + "; ".join(differs))

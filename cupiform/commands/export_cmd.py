@@ -27,7 +27,7 @@ import yaml
 from cupiform.commands.project import warn
 from cupiform.config import Config, load_config
 from cupiform.connect import open_client
-from cupiform.errors import UsageError
+from cupiform.errors import CupiformError, UsageError
 from cupiform.resources.kinds import SMTP_PROXY_ADDRESS, ResourceKind
 from cupiform.schema import schema_document
 from cupiform.state import StateEntry, load_state, open_backend
@@ -256,8 +256,14 @@ def run(out: Path) -> str:
         for name, objects_in_file in files.items():
             path = directory / name
             text = render_manifest(kind, objects_in_file, server)
-            write_atomically(path, text.encode("utf-8"))
-            path.chmod(0o644)  # manifests go to git and are read by all, unlike the state
+            try:
+                write_atomically(path, text.encode("utf-8"))
+                path.chmod(0o644)  # manifests go to git and are read by all, unlike the state
+            except OSError as error:
+                raise CupiformError(
+                    f"cannot write {path}: {error.strerror or error}; the state was not "
+                    "changed (files written so far bind nothing)"
+                ) from None
             written.append(path)
         if export.objects:
             entries = {kind.address(obj.name): obj.entry for obj in export.objects}

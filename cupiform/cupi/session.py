@@ -34,10 +34,6 @@ class SessionGate:
         self._one_at_a_time = threading.Lock()
         self._without_cookie = 0
 
-    @property
-    def is_open(self) -> bool:
-        return self._open.is_set()
-
     @contextlib.contextmanager
     def passage(self) -> Iterator[Observe]:
         """Hold this around building and sending one request; call the yielded function

@@ -70,6 +70,13 @@ class ResourceKind:
     def read_only_fields(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.collection.fields if f.read_only)
 
+    def same_value(self, field: str, a: str | None, b: str | None) -> bool:
+        """Whether two values of ``field`` are equal as the server sees them: exactly, but
+        ObjectIds (the owner's) without regard to case."""
+        if a is None or b is None:
+            return a is b
+        return a.lower() == b.lower() if field == self.owner.field else a == b
+
     @property
     def state_attributes(self) -> tuple[str, ...]:
         """The CUPI fields kept in state for each object (its identity aside)."""

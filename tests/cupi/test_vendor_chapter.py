@@ -146,7 +146,14 @@ def test_the_client_against_the_chapter_in_both_formats() -> None:
 
 
 def test_a_delete_answered_200_as_one_page_of_the_guide_says() -> None:
-    transport = httpx.MockTransport(lambda request: httpx.Response(200))
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.method)
+        return httpx.Response(200)
+
+    transport = httpx.MockTransport(answer)
     with CupiClient(settings("https://cuc.example.com"), transport=transport) as client:
-        client.delete(ADDRESSES, NEW)
+        client.delete(ADDRESSES, NEW)  # 200 is success too: no error, no retry
         client.update(ADDRESSES, NEW, {"SmtpAddress": "x@example.com"})
+    assert sent == ["DELETE", "PUT"]

@@ -43,3 +43,13 @@ def test_quickstart_plans_applies_and_then_has_nothing_to_do(tmp_path: Path) -> 
     assert len(state["resources"]) == 5
     assert (folder / "state" / "emulator.sqlite").is_file()
     assert oct((folder / "state" / "cupiform-state.json").stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_plan_that_cannot_be_saved_is_one_clear_error(tmp_path: Path) -> None:
+    folder = tmp_path / "quickstart"
+    shutil.copytree(QUICKSTART, folder, ignore=shutil.ignore_patterns("state"))
+    (folder / "not-a-folder").write_text("")
+    result = _cupiform("plan", "--out", "not-a-folder/plan.json", cwd=folder)
+    assert result.returncode == 1
+    assert "cupiform: error: cannot write the plan to not-a-folder/plan.json" in result.stderr
+    assert "internal error" not in result.stderr
