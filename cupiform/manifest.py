@@ -18,12 +18,21 @@ from pathlib import Path
 from cupiform.config import Config
 from cupiform.errors import ManifestError, Problem
 from cupiform.model import ManifestSet, Owner, Resource, Source
+from cupiform.quickload import Entry, QuickReader
 from cupiform.resources.kinds import KINDS, ResourceKind
 from cupiform.schema import Schema
-from cupiform.yamlload import YamlMapping, load_yaml_file, position_of, without_cyclic_gc
+from cupiform.yamlload import (
+    Position,
+    YamlDocument,
+    YamlMapping,
+    parse_yaml,
+    position_of,
+    without_cyclic_gc,
+)
 
-# A unique value's first declaration: the resource's address, its file and its body.
-_Declaration = tuple[str, str, YamlMapping]
+# A unique value's first declaration: the resource's address, its file and the value's
+# position there.
+_Declaration = tuple[str, str, Position]
 
 
 def load_manifests(config: Config, kinds: Sequence[ResourceKind] = KINDS) -> ManifestSet:
@@ -37,84 +46,132 @@ def load_manifest_files(
     files: Sequence[tuple[Path, str]],
     kinds: Sequence[ResourceKind] = KINDS,
     problems: Iterable[Problem] = (),
+    *,
+    quick: bool = True,
 ) -> ManifestSet:
-    """The resources of ``files`` (each a path and how messages name it), in that order."""
+    """The resources of ``files`` (each a path and how messages name it), in that order.
+    ``quick=False`` reads every file by the general path (for tests of the fast one)."""
     with without_cyclic_gc():
-        return _load(files, kinds, list(problems))
+        return _load(files, kinds, list(problems), quick)
 
 
 def _load(
-    files: Sequence[tuple[Path, str]], kinds: Sequence[ResourceKind], found: list[Problem]
+    files: Sequence[tuple[Path, str]],
+    kinds: Sequence[ResourceKind],
+    found: list[Problem],
+    quick: bool,
 ) -> ManifestSet:
     schema = Schema("manifest")
+    reader = QuickReader.from_schema(schema.document, kinds) if quick else None
     resources: list[Resource] = []
     declared: dict[str, Source] = {}
     unique: dict[tuple[str, str, str], _Declaration] = {}
     for path, file in files:
-        document = load_yaml_file(path, file)
-        found.extend(document.problems)
-        root = document.root
-        if not document.parsed or root is None:
+        entries: Sequence[Entry] | None = None
+        refused: set[tuple[str, str]] = set()  # the schema's refusals come first
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            found.append(Problem(file, 1, 1, f"cannot read: {error.strerror}"))
             continue
-        if not isinstance(root, YamlMapping):
-            position = getattr(root, "position", (1, 1))
-            what = "a list" if isinstance(root, list) else f"the value {root!r}"
-            example = f" (such as {kinds[0].section}:)" if kinds else ""
-            message = f"expected a mapping of resource kinds{example}, got {what}"
-            found.append(document.problem(position, message))
-            continue
-        violations = schema.violations(root)
-        found.extend(
-            document.problem(position_of(root, v.path, key=v.at_key), v.message) for v in violations
-        )
-        refused = {v.path[:2] for v in violations}
-        for kind in kinds:
-            section = root.get(kind.section)
-            if not isinstance(section, YamlMapping):
+        if reader is not None:
+            text = _text(data)
+            entries = reader.read(text) if text is not None else None
+        if entries is None:
+            entries = _read_generally(parse_yaml(data, file), kinds, schema, found, refused)
+        for entry in entries:
+            kind, name, name_at = entry.kind, entry.name, entry.name_at
+            source = Source(file, name_at[0], name_at[1])
+            first = declared.setdefault(f"{kind.name}.{name}", source)
+            if first is not source:
+                message = f"{kind.section}: '{name}' is already declared at {first}"
+                found.append(_problem(source, message))
+            if refused and (kind.section, name) in refused:
                 continue
-            for name, body in section.items():
-                source = Source(file, *section.keys_at[name])
-                first = declared.setdefault(kind.address(name), source)
-                if first is not source:
-                    message = f"{kind.section}: '{name}' is already declared at {first}"
-                    found.append(_problem(source, message))
-                if (kind.section, name) in refused:
-                    continue  # the schema's refusal comes first
-                resource = _resource(kind, name, body, source, found)
-                if resource is not None and _is_unique(kind, resource, body, unique, found):
-                    resources.append(resource)
+            resource = _resource(entry, source, found)
+            if resource is not None and _is_unique(kind, resource, entry, unique, found):
+                resources.append(resource)
     if found:
         raise ManifestError(found)
     return ManifestSet(files=tuple(file for _, file in files), resources=tuple(resources))
+
+
+def _text(data: bytes) -> str | None:
+    """The file's text when it is plain UTF-8 (else the general path reads it, and says
+    where it is not)."""
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _read_generally(
+    document: YamlDocument,
+    kinds: Sequence[ResourceKind],
+    schema: Schema,
+    found: list[Problem],
+    refused: set[tuple[str, str]],
+) -> list[Entry]:
+    """The file's resources by the general path; its problems are added to ``found``, and
+    the resources the schema refused (section, name) to ``refused``."""
+    found.extend(document.problems)
+    root = document.root
+    if not document.parsed or root is None:
+        return []
+    if not isinstance(root, YamlMapping):
+        position = getattr(root, "position", (1, 1))
+        what = "a list" if isinstance(root, list) else f"the value {root!r}"
+        example = f" (such as {kinds[0].section}:)" if kinds else ""
+        message = f"expected a mapping of resource kinds{example}, got {what}"
+        found.append(document.problem(position, message))
+        return []
+    violations = schema.violations(root)
+    found.extend(
+        document.problem(position_of(root, v.path, key=v.at_key), v.message) for v in violations
+    )
+    refused.update((str(v.path[0]), str(v.path[1])) for v in violations if len(v.path) >= 2)
+    entries: list[Entry] = []
+    for kind in kinds:
+        section = root.get(kind.section)
+        if not isinstance(section, YamlMapping):
+            continue
+        for name, body in section.items():
+            entries.append(
+                Entry(kind, name, section.keys_at[name], body, getattr(body, "values_at", {}))
+            )
+    return entries
 
 
 def _problem(source: Source, message: str) -> Problem:
     return Problem(source.file, source.line, source.column, message)
 
 
-def _resource(
-    kind: ResourceKind, name: str, body: YamlMapping, source: Source, found: list[Problem]
-) -> Resource | None:
-    """The resource ``body`` declares, or None when a field's own check refuses it."""
+def _resource(entry: Entry, source: Source, found: list[Problem]) -> Resource | None:
+    """The resource ``entry`` declares, or None when a field's own check refuses it."""
+    kind, name, _, body, values_at = entry
     attributes: dict[str, str] = {}
     valid = True
     for manifest_field in kind.fields:
         value = body.get(manifest_field.key)
         if value is None:
             continue
-        if manifest_field.check is not None:
-            refusal = manifest_field.check(value)
+        check = manifest_field.check
+        if check is not None:
+            refusal = check(value)
             if refusal is not None:
-                where = Source(source.file, *body.values_at[manifest_field.key])
+                where = Source(source.file, *values_at[manifest_field.key])
                 found.append(
                     _problem(where, f"{kind.section}.{name}.{manifest_field.key}: {refusal}")
                 )
                 valid = False
         attributes[manifest_field.field] = value
     owner = kind.owner
-    owner_keys = [key for key in (owner.alias_key, owner.id_key) if key in body]
-    if len(owner_keys) != 1:
-        found_keys = "both" if owner_keys else "neither"
+    alias = body.get(owner.alias_key)
+    object_id = body.get(owner.id_key)
+    if (owner.alias_key in body) == (owner.id_key in body):
+        found_keys = "both" if owner.alias_key in body else "neither"
         found.append(
             _problem(
                 source,
@@ -122,43 +179,43 @@ def _resource(
                 f"'{owner.id_key}' is needed, found {found_keys}",
             )
         )
-        valid = False
+        return None
     if not valid:
         return None
+    owner_at = values_at[owner.alias_key if owner.alias_key in body else owner.id_key]
     return Resource(
-        kind=kind.name,
-        name=name,
-        attributes=attributes,
-        owner=Owner(
-            alias=body.get(owner.alias_key),
-            object_id=body.get(owner.id_key),
-            source=Source(source.file, *body.values_at[owner_keys[0]]),
-        ),
-        source=source,
+        kind.name,
+        name,
+        attributes,
+        Owner(alias, object_id, Source(source.file, owner_at[0], owner_at[1])),
+        source,
     )
 
 
 def _is_unique(
     kind: ResourceKind,
     resource: Resource,
-    body: YamlMapping,
+    entry: Entry,
     unique: dict[tuple[str, str, str], _Declaration],
     found: list[Problem],
 ) -> bool:
     """Record the resource's unique values; false (with a problem) when one of them was
     declared before, compared without regard to case."""
     clean = True
+    body = entry.values
     for manifest_field in kind.fields:
         if not manifest_field.unique or manifest_field.key not in body:
             continue
         value: str = body[manifest_field.key]
-        entry = (kind.name, manifest_field.key, value.lower())
-        first = unique.setdefault(entry, (resource.address, resource.source.file, body))
-        if first[0] == resource.address:
+        at = entry.values_at[manifest_field.key]
+        key = (kind.name, manifest_field.key, value.lower())
+        first_address, first_file, first_at = unique.setdefault(
+            key, (resource.address, resource.source.file, at)
+        )
+        if first_address == resource.address:
             continue
-        first_address, first_file, first_body = first
-        there = Source(first_file, *first_body.values_at[manifest_field.key])
-        here = Source(resource.source.file, *body.values_at[manifest_field.key])
+        here = Source(resource.source.file, *at)
+        there = Source(first_file, *first_at)
         found.append(
             _problem(
                 here,

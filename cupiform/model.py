@@ -3,16 +3,20 @@
 A ``Resource`` is one manifest entry, already checked against the schema and the rules:
 its kind, its name, the CUPI fields it sets, its owner (by alias or by ObjectId) and where
 it was written. The planner compares these with state and with live objects.
+
+``Source``, ``Owner`` and ``Resource`` are named tuples rather than frozen dataclasses: a
+large project makes hundreds of thousands of them, and a named tuple is made in a third of
+the time. They are as immutable.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
+class Source(NamedTuple):
     """A place in an input file: the path relative to the project directory, line and
     column counted from 1."""
 
@@ -29,8 +33,7 @@ class Source:
         return f"{self.file}:{self.line}"
 
 
-@dataclass(frozen=True, slots=True)
-class Owner:
+class Owner(NamedTuple):
     """The object a resource belongs to: exactly one of ``alias`` (looked up on the server
     later) or ``object_id``; ``source`` is where the manifest names it, for the error
     when the server does not know the alias."""
@@ -45,8 +48,7 @@ def address_of(kind: str, name: str) -> str:
     return f"{kind}.{name}"
 
 
-@dataclass(frozen=True, slots=True)
-class Resource:
+class Resource(NamedTuple):
     """One declared resource. ``attributes`` maps CUPI field names to the values the manifest
     gives (the owner's id is not among them when the owner is named by alias)."""
 

@@ -106,7 +106,8 @@ class _KindPlanner:
         return tuple(key)
 
     def _same(self, a: Attributes, b: Attributes) -> bool:
-        return self._key(a) == self._key(b)
+        # Equal mappings (compared in C) are the usual case; else compare as the server does.
+        return a == b or self._key(a) == self._key(b)
 
     def _managed(self, attributes: Attributes) -> dict[str, str]:
         return {name: attributes[name] for name in self.fields if name in attributes}
@@ -130,13 +131,16 @@ class _KindPlanner:
     def desired(self, resources: Sequence[Resource]) -> dict[str, tuple[Resource, dict[str, str]]]:
         """Each resource's address -> (resource, the fields it wants, owner resolved)."""
         result: dict[str, tuple[Resource, dict[str, str]]] = {}
+        sources = self.sources
+        owners = self.owners
+        owner_field = self.owner_field
         for resource in resources:
             owner = resource.owner
             if owner.object_id is not None:
                 owner_id = owner.object_id
             else:
                 alias = owner.alias or ""
-                found = self.owners.get(alias.lower())
+                found = owners.get(alias.lower())
                 if found is None:
                     self.problems.append(
                         Problem(
@@ -148,9 +152,10 @@ class _KindPlanner:
                     )
                     continue
                 owner_id = found
-            attributes = {**resource.attributes, self.owner_field: owner_id}
-            result[resource.address] = (resource, attributes)
-            self.sources[resource.address] = resource.source
+            attributes = {**resource.attributes, owner_field: owner_id}
+            address = f"{resource.kind}.{resource.name}"
+            result[address] = (resource, attributes)
+            sources[address] = resource.source
         return result
 
     # -- the plan for one kind ------------------------------------------------------------------
@@ -164,31 +169,29 @@ class _KindPlanner:
     ) -> tuple[list[Action], list[Drift], list[Unmanaged]]:
         kind = self.kind.name
         wanted = self.desired(resources)
+        key_of = self._key
+        unique_field = self.unique
+        same = self._same
         live_by_id: dict[str, LiveObject] = {}
-        live_keys: dict[str, tuple[str | None, ...]] = {}
         live_by_unique: dict[str, LiveObject] = {}
         for item in live:
-            object_id = item.object_id.lower()
-            live_by_id[object_id] = item
-            live_keys[object_id] = self._key(item.attributes)
-            unique = self._unique_of(item.attributes)
-            if unique is not None:
-                live_by_unique[unique] = item
+            live_by_id[item.object_id.lower()] = item
+            if unique_field is not None:
+                unique = item.attributes.get(unique_field)
+                if unique is not None:
+                    live_by_unique[unique.casefold()] = item
 
-        key_of = self._key
         state_ids = {address: bound.object_id.lower() for address, bound in state.items()}
-        state_keys = {address: key_of(bound.attributes) for address, bound in state.items()}
-        wanted_keys = {address: key_of(attributes) for address, (_, attributes) in wanted.items()}
 
-        # 1. Drift.
+        # 1. Drift (found in any order, listed by address).
         drift: list[Drift] = []
-        for address, bound in sorted(state.items()):
+        for address, bound in state.items():
             obj = live_by_id.get(state_ids[address])
             if obj is None:
                 drift.append(
                     Drift(address, kind, bound.object_id, "deleted", dict(bound.attributes), None)
                 )
-            elif state_keys[address] != live_keys[state_ids[address]]:
+            elif not same(bound.attributes, obj.attributes):
                 after = self._managed(obj.attributes)
                 drift.append(
                     Drift(
@@ -202,6 +205,7 @@ class _KindPlanner:
                     )
                 )
 
+        drift.sort(key=lambda d: d.address)
         bound_ids = {object_id: address for address, object_id in state_ids.items()}
         claimed: set[str] = set()  # ObjectIds (lower) some resource keeps, adopts or moves to
 
@@ -225,7 +229,8 @@ class _KindPlanner:
         # 3. Declared resources.
         for address, (resource, attributes) in wanted.items():
             bound_id = state_ids.get(address)
-            if bound_id is not None and live_keys.get(bound_id) == wanted_keys[address]:
+            obj = live_by_id.get(bound_id) if bound_id is not None else None
+            if bound_id is not None and obj is not None and same(obj.attributes, attributes):
                 claimed.add(bound_id)
                 continue  # bound, live, and as declared: the common case, nothing to do
             bound_now = state.get(address)
@@ -372,10 +377,9 @@ class _KindPlanner:
         # 5. Unmanaged objects of managed owners.
         # Owners the manifests manage: those of declared resources (an owner whose last
         # resource was removed is no longer managed, and its other addresses are left alone).
-        managed_owners = {key[-1] for key in wanted_keys.values()}
+        managed_owners = {key_of(attributes)[-1] for _, attributes in wanted.values()}
         unmanaged: list[Unmanaged] = []
-        for item in live:
-            object_id = item.object_id.lower()
+        for object_id, item in live_by_id.items():
             if object_id in bound_ids or object_id in claimed:
                 continue
             owner = self._owner_of(item.attributes)

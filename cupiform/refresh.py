@@ -7,10 +7,11 @@ users when many). The cost grows linearly with what the server holds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cupiform.cupi.client import CupiClient
+from cupiform.cupi.codec import Item
 from cupiform.errors import NotFoundError
 from cupiform.model import Resource
 from cupiform.plan import LiveObject
@@ -30,9 +31,9 @@ def list_live(client: CupiClient, kinds: Sequence[ResourceKind]) -> tuple[LiveOb
     for kind in kinds:
         # The managed fields, and the owner fields of other kinds, to name such owners.
         fields = (*kind.state_attributes, *(name for name, _ in kind.owner.other_fields))
-        for item in client.list_all(kind.collection):
-            attributes = {name: item[name] for name in fields if name in item}
-            live.append(LiveObject(kind.name, item["ObjectId"], attributes))
+        for item in client.list_all(kind.collection, fields=fields):
+            object_id = item.pop("ObjectId")
+            live.append(LiveObject(kind.name, object_id, item))
     return tuple(live)
 
 
@@ -41,8 +42,11 @@ def refresh(
     kinds: Sequence[ResourceKind],
     resources: Sequence[Resource],
     live: Sequence[LiveObject] | None = None,
+    owner_listings: Mapping[str, Callable[[], list[Item]]] | None = None,
 ) -> Refreshed:
-    """Live objects (listed here unless ``live`` is given) and the owners ``resources`` name."""
+    """Live objects (listed here unless ``live`` is given) and the owners ``resources`` name.
+    ``owner_listings`` (by the owner collection's path) are listings of every owner begun
+    earlier, used when listing them all is the cheaper way to resolve the aliases."""
     if live is None:
         live = list_live(client, kinds)
 
@@ -50,7 +54,9 @@ def refresh(
     owner_names: dict[str, str] = {}
     for kind in kinds:
         aliases = {r.owner.alias for r in resources if r.kind == kind.name and r.owner.alias}
-        for alias, user in client.find_users_by_alias(aliases, kind.owner.collection).items():
+        collection = kind.owner.collection
+        listing = (owner_listings or {}).get(collection.path)
+        for alias, user in client.find_users_by_alias(aliases, collection, listing=listing).items():
             owners[alias] = user["ObjectId"]
             owner_names[user["ObjectId"].lower()] = user["Alias"]
 

@@ -53,7 +53,8 @@ Position = tuple[int, int]
 # does not narrow from a saved ``cls``, and isinstance chains would cost time per event.
 _EventSource = Callable[[], Any]
 
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's C parser when PyYAML has it."""
 
 # Shared references that an alias makes are cheap to build but not to walk: validating a
 # "billion laughs" file would never end. Aliases may stand for this many nodes in all.
@@ -69,13 +70,15 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
 _RESOLVED_TAGS = frozenset({_INT, _FLOAT, _BOOL, _NULL})
-_IMPLICIT: Mapping[str, tuple[tuple[str, re.Pattern[str]], ...]] = MappingProxyType(
+IMPLICIT_RESOLVERS: Mapping[str, tuple[tuple[str, re.Pattern[str]], ...]] = MappingProxyType(
     {
         first: tuple((tag, regexp) for tag, regexp in resolvers if tag in _RESOLVED_TAGS)
         for first, resolvers in Resolver.yaml_implicit_resolvers.items()
         if first is not None
     }
 )
+"""The safe loader's implicit resolvers that make a plain scalar something other than text,
+by the scalar's first character."""
 
 
 def is_credential_key(key: str) -> bool:
@@ -175,7 +178,7 @@ def parse_yaml(data: bytes | str, file: str) -> YamlDocument:
     else:
         text = data
     builder = _Builder(file)
-    parser = _LOADER(text)
+    parser = LOADER(text)
     try:
         with without_cyclic_gc():
             root = builder.build(parser.get_event)
@@ -279,7 +282,7 @@ class _Builder:
         scalar_event, alias_event = ScalarEvent, AliasEvent
         mapping_start, sequence_start = MappingStartEvent, SequenceStartEvent
         mapping_end, sequence_end = MappingEndEvent, SequenceEndEvent
-        implicit_get = _IMPLICIT.get
+        implicit_get = IMPLICIT_RESOLVERS.get
         no_key = _NO_KEY
         anchors: dict[str, tuple[Any, int]] = {}
         stack: list[_Frame] = []
@@ -412,7 +415,7 @@ class _Builder:
     def scalar(self, event: Any, at: Position) -> Any:
         text: str = event.value
         if event.implicit[0]:
-            for tag, regexp in _IMPLICIT.get(text[:1], ()):
+            for tag, regexp in IMPLICIT_RESOLVERS.get(text[:1], ()):
                 if regexp.match(text):
                     return self.construct(tag, text, at)
             return text

@@ -159,7 +159,7 @@ def test_the_pure_python_parser_gives_the_same_values_and_positions(
 ) -> None:
     text = "x:\n  y: [1, 'two', {z: 3}]\n  w: é\nx: dup\n"
     fast = parse_yaml(text, "f.yaml")
-    monkeypatch.setattr(yamlload, "_LOADER", yaml.SafeLoader)
+    monkeypatch.setattr(yamlload, "LOADER", yaml.SafeLoader)
     slow = parse_yaml(text, "f.yaml")
     assert slow.root == fast.root
     assert slow.root["x"].values_at == fast.root["x"].values_at

@@ -14,12 +14,16 @@ from typing import Generic, TypeVar
 
 from cupiform.config import Config, load_config
 from cupiform.connect import open_client
-from cupiform.cupi.client import CupiClient
-from cupiform.manifest import load_manifests
+from cupiform.cupi.client import FEW_ALIASES, CupiClient
+from cupiform.cupi.codec import Item
+from cupiform.errors import CupiformError
+from cupiform.manifest import load_manifest_files, load_manifests
 from cupiform.model import ManifestSet
+from cupiform.offload import ManifestReader, can_offload
 from cupiform.plan import Plan
 from cupiform.planner import make_plan
 from cupiform.refresh import Refreshed, list_live, refresh
+from cupiform.resources.base import Collection
 from cupiform.resources.kinds import KINDS, resolve_address
 from cupiform.state import State, StateBackend, load_state, open_backend
 
@@ -110,6 +114,53 @@ class Background(Generic[T]):
         return self._value  # type: ignore[return-value]
 
 
+# The fewest bytes a manifest entry naming its owner by alias takes in the usual layout
+# (name, address and user on lines of their own).
+_BYTES_PER_ALIAS = 64
+
+
+def _likely_aliases(files: Sequence[tuple[Path, str]]) -> int:
+    """How many aliases manifests this large are likely to name, before they are read."""
+    total = 0
+    for path, _ in files:
+        with contextlib.suppress(OSError):
+            total += path.stat().st_size
+    return total // _BYTES_PER_ALIAS
+
+
+def _owner_listings(client: CupiClient, likely_aliases: int) -> dict[str, Callable[[], list[Item]]]:
+    """Listings of every owner, begun now for the owner collections whose aliases will
+    likely be resolved by listing them all (the rule of ``find_users_by_alias``): on a
+    large directory that listing takes seconds, and it need not wait for the manifests.
+    When the manifests turn out to name fewer aliases, the listing is not used."""
+    listings: dict[str, Callable[[], list[Item]]] = {}
+    if likely_aliases <= FEW_ALIASES:
+        return listings
+    collections = {kind.owner.collection.path: kind.owner.collection for kind in KINDS}
+    for path, collection in collections.items():
+        listings[path] = _begin_listing(client, collection, likely_aliases)
+    return listings
+
+
+def _begin_listing(
+    client: CupiClient, collection: Collection, likely_aliases: int
+) -> Callable[[], list[Item]]:
+    def early() -> list[Item] | None:
+        return (
+            client.list_users(collection)
+            if client.listing_pays(likely_aliases, collection)
+            else None
+        )
+
+    begun = Background(early)
+
+    def listing() -> list[Item]:
+        users = begun.result()
+        return users if users is not None else client.list_users(collection)
+
+    return listing
+
+
 @dataclass(frozen=True)
 class Planned:
     """A plan, with what it was made from, while the lock and the client are still held."""
@@ -131,30 +182,50 @@ def planned(
 ) -> Iterator[Planned]:
     """Plan the project in the current directory under the state lock.
 
-    The server is read on a second thread while the manifests and then the state are
-    read: each takes seconds on a large directory, and the reading mostly waits on the
-    server. Objects are listed first; owners are resolved once the manifests name them.
+    Each input takes seconds on a large directory, so they are read side by side: the
+    server on a second thread (mostly waiting on it), the manifests in a child process when
+    they are large (``offload``), the state here. Objects are listed first; owners are
+    resolved once the manifests name them. Errors come in the same order as when the
+    inputs are read one after the other: manifests, then state, then server.
     """
     config = load_config(Path.cwd(), os.environ)
     backend = open_backend(config)
-    with (
-        backend.lock(operation),
-        open_client(config, os.environ, parallelism=parallelism, warn=warn) as client,
-    ):
-        listing = Background(lambda: list_live(client, KINDS))
-        manifests = load_manifests(config)
-        resources = () if destroy else manifests.resources
-        refreshing = Background(lambda: refresh(client, KINDS, resources, listing.result()))
-        state = load_state(backend, config.server.identity)
-        refreshed = refreshing.result()
-        project = Project(config, manifests, backend)
-        plan = plan_project(
-            project,
-            state,
-            client,
-            refresh_only=refresh_only,
-            targets=targets,
-            destroy=destroy,
-            refreshed=refreshed,
+    files, glob_problems = config.manifest_files()
+    with backend.lock(operation):
+        # Forked before any thread or connection exists.
+        reader = ManifestReader(
+            lambda: load_manifest_files(files, KINDS, glob_problems), offload=can_offload(files)
         )
-        yield Planned(project, state, plan, client)
+        with (
+            contextlib.closing(reader),
+            open_client(config, os.environ, parallelism=parallelism, warn=warn) as client,
+        ):
+            listing = Background(lambda: list_live(client, KINDS))
+            owner_listings = _owner_listings(client, _likely_aliases(files))
+            if reader.offloaded:
+                try:
+                    state = load_state(backend, config.server.identity)
+                except CupiformError:
+                    reader.result()  # refused manifests are reported first
+                    raise
+                manifests = reader.result()
+            else:
+                manifests = reader.result()
+            resources = () if destroy else manifests.resources
+            refreshing = Background(
+                lambda: refresh(client, KINDS, resources, listing.result(), owner_listings)
+            )
+            if not reader.offloaded:
+                state = load_state(backend, config.server.identity)
+            refreshed = refreshing.result()
+            project = Project(config, manifests, backend)
+            plan = plan_project(
+                project,
+                state,
+                client,
+                refresh_only=refresh_only,
+                targets=targets,
+                destroy=destroy,
+                refreshed=refreshed,
+            )
+            yield Planned(project, state, plan, client)

@@ -17,7 +17,7 @@ import math
 import random
 import ssl
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
@@ -64,6 +64,7 @@ _log = logging.getLogger("cupiform.cupi")
 # Up to this many aliases are looked up with a query each; beyond, listing every user is
 # preferred when it takes fewer requests.
 FEW_ALIASES = 5
+USER_FIELDS = ("Alias", "ObjectId")  # all that resolving an owner needs of a user
 
 # The field that tells objects of a collection apart on the server (unique, searchable):
 # how an unanswered POST's object is looked up.
@@ -186,8 +187,15 @@ class CupiClient:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def list_all(self, collection: Collection, query: Query | None = None) -> list[Item]:
-        """Every object of ``collection`` (matching ``query``), page after page.
+    def list_all(
+        self,
+        collection: Collection,
+        query: Query | None = None,
+        *,
+        fields: Sequence[str] | None = None,
+    ) -> list[Item]:
+        """Every object of ``collection`` (matching ``query``), page after page; with
+        ``fields``, each object holds only those of its fields (``ObjectId`` always).
 
         The walk ends at a short page, once ``total`` objects are in hand, or at a page that
         brings nothing new; objects that shift between pages while the server changes are
@@ -195,21 +203,32 @@ class CupiClient:
         """
         if query is not None:
             query.check(collection)
+        if fields is not None and "ObjectId" not in fields:
+            fields = ("ObjectId", *fields)
         size = self.settings.page_size
         found: list[Item] = []
         seen: set[str] = set()
         page = 1
         while True:
-            listing = self._listing(collection, query, rows_per_page=size, page_number=page)
-            new = 0
-            for item in listing.items:
-                key = item.get("ObjectId", "").lower()
-                if key and key in seen:
-                    continue
-                if key:
-                    seen.add(key)
-                found.append(item)
-                new += 1
+            listing = self._listing(
+                collection, query, rows_per_page=size, page_number=page, fields=fields
+            )
+            keys = {item.get("ObjectId", "").lower() for item in listing.items}
+            if len(keys) == len(listing.items) and "" not in keys and keys.isdisjoint(seen):
+                # the usual page: every object new (checked for the whole page at once)
+                found.extend(listing.items)
+                seen |= keys
+                new = len(keys)
+            else:
+                new = 0
+                for item in listing.items:
+                    key = item.get("ObjectId", "").lower()
+                    if key and key in seen:
+                        continue
+                    if key:
+                        seen.add(key)
+                    found.append(item)
+                    new += 1
             if len(listing.items) < size or new == 0:
                 break
             if listing.total is not None and len(found) >= listing.total:
@@ -238,31 +257,45 @@ class CupiClient:
     def get_user(self, object_id: str, collection: Collection = USERS) -> Item:
         return self.get(collection, object_id)
 
+    def listing_pays(self, alias_count: int, collection: Collection = USERS) -> bool:
+        """Whether one listing of every user takes fewer requests than a query for each of
+        ``alias_count`` aliases (asks the server for the count when there are many)."""
+        if alias_count <= FEW_ALIASES:
+            return False
+        pages = max(1, math.ceil(self.count(collection) / self.settings.page_size))
+        return pages < alias_count
+
+    def list_users(self, collection: Collection = USERS) -> list[Item]:
+        """Every user, with its ``Alias`` and ``ObjectId`` alone."""
+        return self.list_all(collection, fields=USER_FIELDS)
+
     def find_users_by_alias(
-        self, aliases: Iterable[str], collection: Collection = USERS
+        self,
+        aliases: Iterable[str],
+        collection: Collection = USERS,
+        *,
+        listing: Callable[[], list[Item]] | None = None,
     ) -> dict[str, Item]:
-        """The users of ``aliases``, keyed by lower-cased alias; unknown aliases are absent.
+        """The users of ``aliases`` (``Alias`` and ``ObjectId``), keyed by lower-cased alias;
+        unknown aliases are absent.
 
         A query each when there are few, or when that takes fewer requests than listing
-        every user; else one listing of all users.
+        every user; else one listing of all users (``listing`` when given: one begun
+        before the aliases were known).
         """
         wanted = {alias.lower() for alias in aliases if alias}
         if not wanted:
             return {}
         candidates: list[Item] = []
-        listing_all = False
-        if len(wanted) > FEW_ALIASES:
-            pages = max(1, math.ceil(self.count(collection) / self.settings.page_size))
-            listing_all = pages < len(wanted)
-        if listing_all:
-            candidates = self.list_all(collection)
+        if self.listing_pays(len(wanted), collection):
+            candidates = listing() if listing is not None else self.list_users(collection)
         else:
             for alias in sorted(wanted):
                 try:
                     query = is_("Alias", alias)
                 except ValueError:
                     continue  # no server could hold such an alias
-                candidates.extend(self.list_all(collection, query))
+                candidates.extend(self.list_all(collection, query, fields=USER_FIELDS))
         found: dict[str, Item] = {}
         for user in candidates:
             alias = user.get("Alias", "").lower()
@@ -399,13 +432,14 @@ class CupiClient:
         rows_per_page: int,
         page_number: int | None = None,
         within: Attempts | None = None,
+        fields: Sequence[str] | None = None,
     ) -> Listing:
         qs = query_string(query, rows_per_page=rows_per_page, page_number=page_number)
         url = self._url(collection, query=qs)
         response = self._call("GET", url, within=within)
         try:
             return decode_listing(
-                response.content, response.headers.get("content-type"), collection
+                response.content, response.headers.get("content-type"), collection, fields
             )
         except DecodeError as error:
             raise self._unreadable("GET", url, response, error) from None

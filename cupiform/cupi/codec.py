@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Literal
@@ -188,7 +189,20 @@ def _json_items_key(document: dict[str, object], item_element: str) -> str | Non
     return candidates[0] if candidates else None
 
 
-def _json_listing(document: object, collection: Collection) -> Listing:
+def _json_projected(value: object, fields: Sequence[str]) -> Item:
+    """The item's ``fields`` alone: a large listing keeps only what its reader needs."""
+    if not isinstance(value, dict):
+        raise DecodeError(f"an item should be a JSON object, not {type(value).__name__}")
+    item = {field: value[field] for field in fields if field in value}
+    for field in item.values():
+        if type(field) is not str:
+            return {key: _json_text(field) for key, field in item.items()}
+    return item
+
+
+def _json_listing(
+    document: object, collection: Collection, fields: Sequence[str] | None = None
+) -> Listing:
     if not isinstance(document, dict):
         raise DecodeError(f"a listing should be a JSON object, not {type(document).__name__}")
     total = _json_total(document.get("@total"))
@@ -198,7 +212,9 @@ def _json_listing(document: object, collection: Collection) -> Listing:
         raw = [raw]
     if not isinstance(raw, list):
         raise DecodeError(f"{key} should hold objects, not {type(raw).__name__}")
-    return Listing(total, tuple(_json_item(entry) for entry in raw))
+    if fields is not None:
+        return Listing(total, tuple([_json_projected(entry, fields) for entry in raw]))
+    return Listing(total, tuple([_json_item(entry) for entry in raw]))
 
 
 def _json_object(document: object, collection: Collection) -> Item:
@@ -247,13 +263,18 @@ def _xml_total(root: ET.Element) -> int | None:
     return None
 
 
-def _xml_listing(root: ET.Element, collection: Collection) -> Listing:
+def _xml_listing(
+    root: ET.Element, collection: Collection, fields: Sequence[str] | None = None
+) -> Listing:
     children = list(root)
     wanted = collection.item_element.lower()
     items = [child for child in children if _local(child.tag).lower() == wanted]
     if not items:
         items = [child for child in children if len(child) > 0]
-    return Listing(_xml_total(root), tuple(_xml_item(item) for item in items))
+    decoded = [_xml_item(item) for item in items]
+    if fields is not None:
+        decoded = [{field: item[field] for field in fields if field in item} for item in decoded]
+    return Listing(_xml_total(root), tuple(decoded))
 
 
 def _xml_object(root: ET.Element, collection: Collection) -> Item:
@@ -284,13 +305,19 @@ def _unreadable(kind: BodyKind, body: bytes, what: str) -> DecodeError:
     return DecodeError(f"expected {what}, got text: {shorten(_text_of(body), 200)}")
 
 
-def decode_listing(body: bytes, content_type: str | None, collection: Collection) -> Listing:
-    """A page of a listing, or a count alone, in either format."""
+def decode_listing(
+    body: bytes,
+    content_type: str | None,
+    collection: Collection,
+    fields: Sequence[str] | None = None,
+) -> Listing:
+    """A page of a listing, or a count alone, in either format; with ``fields``, each item
+    holds only those of its fields."""
     kind = sniff(content_type, body)
     if kind == "json":
-        return _json_listing(_load_json(body), collection)
+        return _json_listing(_load_json(body), collection, fields)
     if kind == "xml":
-        return _xml_listing(_load_xml(body), collection)
+        return _xml_listing(_load_xml(body), collection, fields)
     raise _unreadable(kind, body, f"a listing of {collection.list_element}")
 
 
