@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 Attributes = Mapping[str, str]
 
@@ -19,9 +19,9 @@ WRITE_ACTIONS = (CREATE, UPDATE, DELETE)
 ACTION_ORDER = (CREATE, UPDATE, DELETE, ADOPT, MOVE, FORGET)
 
 
-@dataclass(frozen=True, slots=True)
-class LiveObject:
-    """One object as the server holds it: its ObjectId and the fields cupiform manages."""
+class LiveObject(NamedTuple):
+    """One object as the server holds it: its ObjectId and the fields cupiform manages.
+    (A named tuple: a large directory lists hundreds of thousands.)"""
 
     kind: str
     object_id: str

@@ -107,6 +107,11 @@ class Background(Generic[T]):
         except BaseException as error:  # handed to the caller of result()
             self._error = error
 
+    def finish(self) -> None:
+        """Wait for the work to end, whatever its outcome (for work whose result may go
+        unused, which must not go on reading the server while apply writes)."""
+        self._thread.join()
+
     def result(self) -> T:
         self._thread.join()
         if self._error is not None:
@@ -128,34 +133,43 @@ def _likely_aliases(files: Sequence[tuple[Path, str]]) -> int:
     return total // _BYTES_PER_ALIAS
 
 
-def _owner_listings(client: CupiClient, likely_aliases: int) -> dict[str, Callable[[], list[Item]]]:
+_Early = Background[list[Item] | None]
+
+
+def _owner_listings(
+    client: CupiClient, likely_aliases: int
+) -> tuple[dict[str, Callable[[], list[Item]]], list[_Early]]:
     """Listings of every owner, begun now for the owner collections whose aliases will
     likely be resolved by listing them all (the rule of ``find_users_by_alias``): on a
     large directory that listing takes seconds, and it need not wait for the manifests.
-    When the manifests turn out to name fewer aliases, the listing is not used."""
+    When the manifests turn out to name fewer aliases, the listing is not used. Also
+    returns the work begun, to wait for before the plan is used."""
     listings: dict[str, Callable[[], list[Item]]] = {}
+    begun: list[_Early] = []
     if likely_aliases <= FEW_ALIASES:
-        return listings
+        return listings, begun
     collections = {kind.owner.collection.path: kind.owner.collection for kind in KINDS}
     for path, collection in collections.items():
-        listings[path] = _begin_listing(client, collection, likely_aliases)
-    return listings
+        early = _begin_early_listing(client, collection, likely_aliases)
+        begun.append(early)
+        listings[path] = _listing_from(client, collection, early)
+    return listings, begun
 
 
-def _begin_listing(
-    client: CupiClient, collection: Collection, likely_aliases: int
-) -> Callable[[], list[Item]]:
+def _begin_early_listing(client: CupiClient, collection: Collection, likely_aliases: int) -> _Early:
     def early() -> list[Item] | None:
-        return (
-            client.list_users(collection)
-            if client.listing_pays(likely_aliases, collection)
-            else None
-        )
+        if not client.listing_pays(likely_aliases, collection):
+            return None
+        return client.list_users(collection)
 
-    begun = Background(early)
+    return Background(early)
 
+
+def _listing_from(
+    client: CupiClient, collection: Collection, early: _Early
+) -> Callable[[], list[Item]]:
     def listing() -> list[Item]:
-        users = begun.result()
+        users = early.result()
         return users if users is not None else client.list_users(collection)
 
     return listing
@@ -201,7 +215,7 @@ def planned(
             open_client(config, os.environ, parallelism=parallelism, warn=warn) as client,
         ):
             listing = Background(lambda: list_live(client, KINDS))
-            owner_listings = _owner_listings(client, _likely_aliases(files))
+            owner_listings, begun = _owner_listings(client, _likely_aliases(files))
             if reader.offloaded:
                 try:
                     state = load_state(backend, config.server.identity)
@@ -218,6 +232,8 @@ def planned(
             if not reader.offloaded:
                 state = load_state(backend, config.server.identity)
             refreshed = refreshing.result()
+            for early in begun:
+                early.finish()
             project = Project(config, manifests, backend)
             plan = plan_project(
                 project,

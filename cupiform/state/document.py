@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from cupiform.errors import StateCorruptError, StateMismatchError
 from cupiform.schema import Schema
@@ -19,9 +19,9 @@ from cupiform.schema import Schema
 FORMAT_VERSION = 1
 
 
-@dataclass(frozen=True)
-class StateEntry:
-    """One managed object: its ObjectId and the attributes last written or seen."""
+class StateEntry(NamedTuple):
+    """One managed object: its ObjectId and the attributes last written or seen. (A named
+    tuple: a large state holds hundreds of thousands.)"""
 
     object_id: str
     attributes: Mapping[str, str]
@@ -150,7 +150,7 @@ def decode_state(data: bytes, location: str, schema: Schema) -> State:
         serial=document["serial"],
         server=document["server"],
         resources={
-            address: StateEntry(object_id=entry["object_id"], attributes=entry["attributes"])
+            address: StateEntry(entry["object_id"], entry["attributes"])
             for address, entry in document["resources"].items()
         },
     )

@@ -125,6 +125,38 @@ def test_many_aliases_are_resolved_by_listing_every_user(inprocess: Server) -> N
     assert inprocess.emulator.stats().requests == 5  # few: a query each
 
 
+def test_a_listing_begun_earlier_is_used_only_when_listing_pays(inprocess: Server) -> None:
+    client = inprocess.client(page_size=2)
+    many = ["jdoe", "mary", "ops.team", "ghost1", "ghost2", "ghost3", "ghost4"]
+    begun: list[int] = []
+
+    def listing() -> list[dict[str, str]]:
+        begun.append(1)
+        return client.list_users()
+
+    assert client.listing_pays(len(many)) and not client.listing_pays(5)
+    inprocess.emulator.reset_stats()
+    found = client.find_users_by_alias(many, listing=listing)
+    assert sorted(found) == ["jdoe", "mary", "ops.team"] and begun == [1]
+    assert found["jdoe"] == {"Alias": "jdoe", "ObjectId": JDOE}  # the two fields resolved
+    assert client.find_users_by_alias(many[:5], listing=listing).keys() == {"jdoe", "mary"} | {
+        "ops.team"
+    }
+    assert begun == [1]  # few aliases: a query each, the listing left unused
+
+
+def test_a_listing_can_keep_only_some_fields(server: Server) -> None:
+    client = server.client(page_size=2)
+    every = client.list_all(ADDRESSES)
+    kept = client.list_all(ADDRESSES, fields=["SmtpAddress"])
+    assert kept == [
+        {"ObjectId": item["ObjectId"], "SmtpAddress": item["SmtpAddress"]} for item in every
+    ]
+    assert client.list_users() == [
+        {"Alias": user["Alias"], "ObjectId": user["ObjectId"]} for user in client.list_all(USERS)
+    ]
+
+
 def test_a_duplicate_address_is_rejected_with_what_was_asked(server: Server) -> None:
     client = server.client()
     with pytest.raises(RejectedError) as refused:
