@@ -7,9 +7,10 @@ back as plain tuples (``marshal``), which this process turns into ``Resource`` v
 
 Only the result crosses: resources, or the problems that refuse them (raised here as the
 same ``ManifestError``). Anything else (a bug, a child killed or gone) makes this process
-read the manifests itself, so the outcome never depends on the child. The child is forked
-before any thread or connection exists, leaves by ``os._exit`` (no cleanup of what it
-inherited: the state lock stays this process's), dies at Ctrl-C with its parent, and is
+read the manifests itself, so the outcome never depends on the child. The child must be
+forked before any thread, connection or lock exists: a child outliving a parent that was
+killed outright would otherwise hold the state lock while it reads. It leaves by
+``os._exit`` (no cleanup of what it inherited), dies at Ctrl-C with its parent, and is
 ended and reaped whenever the parent stops waiting for it.
 """
 
@@ -152,7 +153,7 @@ def _encode(manifests: ManifestSet) -> tuple[Any, ...]:
     index = {file: number for number, file in enumerate(files)}
     # Unpacked as tuples (which they are): far cheaper than attribute access, per field.
     rows = [
-        (kind, name, dict(attributes), alias, object_id, index[owner_file], owner_line,
+        (kind, name, attributes, alias, object_id, index[owner_file], owner_line,
          owner_column, index[file], line, column)
         for kind, name, attributes, (alias, object_id, (owner_file, owner_line, owner_column)),
         (file, line, column) in manifests.resources
@@ -168,26 +169,21 @@ def _decode(data: bytes) -> ManifestSet | list[Problem] | None:
     if kind == "problems":
         return [Problem(*fields) for fields in body]
     files, rows = body
+    # Made by tuple.__new__, which is what a named tuple's constructor calls, minus the call.
+    new = tuple.__new__
     resources = tuple(
-        Resource(
-            kind_name,
-            name,
-            attributes,
-            Owner(alias, object_id, Source(files[owner_file], owner_line, owner_column)),
-            Source(files[file], line, column),
-        )
-        for (
-            kind_name,
-            name,
-            attributes,
-            alias,
-            object_id,
-            owner_file,
-            owner_line,
-            owner_column,
-            file,
-            line,
-            column,
-        ) in rows
+        [
+            new(
+                Resource,
+                (
+                    kind,
+                    name,
+                    attributes,
+                    new(Owner, (alias, object_id, new(Source, (files[of], ol, oc)))),
+                    new(Source, (files[f], line, column)),
+                ),
+            )
+            for kind, name, attributes, alias, object_id, of, ol, oc, f, line, column in rows
+        ]
     )
     return ManifestSet(files=tuple(files), resources=resources)

@@ -4,6 +4,7 @@ no process behind; and ``cupiform plan`` on a large project answers the same eit
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -266,13 +267,15 @@ def test_a_failed_child_leaves_the_manifests_to_this_process(
 ) -> None:
     files = _write(tmp_path, VALID)
     expected = load_manifest_files(files)
-    reader = ManifestReader(_in_child_only(fail, lambda: load_manifest_files(files)), offload=True)
+    load = _Counted(files)
+    reader = ManifestReader(_in_child_only(fail, load), offload=True)
     try:
         assert reader.offloaded
         assert reader.result() == expected
         assert reader.result() == expected
     finally:
         reader.close()
+    assert load.calls == 1  # read here, once
     assert _children() == []
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)
@@ -286,7 +289,8 @@ def test_a_failed_child_leaves_the_refusal_to_this_process(
     files = _write(tmp_path, REFUSED)
     with pytest.raises(ManifestError) as here:
         load_manifest_files(files)
-    reader = ManifestReader(_in_child_only(fail, lambda: load_manifest_files(files)), offload=True)
+    load = _Counted(files)
+    reader = ManifestReader(_in_child_only(fail, load), offload=True)
     try:
         with pytest.raises(ManifestError) as refused:
             reader.result()
@@ -294,6 +298,7 @@ def test_a_failed_child_leaves_the_refusal_to_this_process(
             reader.result()
     finally:
         reader.close()
+    assert load.calls == 1
     assert _fields(refused.value.problems) == _fields(here.value.problems)
     assert _fields(again.value.problems) == _fields(here.value.problems)
     assert _children() == []
@@ -343,6 +348,75 @@ def test_close_after_the_result_has_nothing_to_end(tmp_path: Path) -> None:
     assert reader.result() == load_manifest_files(files)
     reader.close()
     assert _children() == []
+
+
+# A parent that is killed while its child reads: the state lock ends with it (lock.py: "the
+# kernel releases it when the holding process ends, however it ends"). A child forked while
+# the lock is held would inherit the locked file description and keep the lock for as long
+# as it reads; ``planned()`` forks before it takes the lock. Loaded by the ``cupiform``
+# process (PYTHONPATH): the child names itself, then reads slowly.
+_SLOW_CHILD = """
+import os, time
+
+_fork = os.fork
+
+
+def _slow_fork():
+    pid = _fork()
+    if pid == 0:
+        with open(os.environ["CUPIFORM_TEST_CHILD"], "w") as record:
+            record.write(str(os.getpid()))
+        time.sleep(10)
+    return pid
+
+
+os.fork = _slow_fork
+"""
+
+
+@fork_only
+def test_a_killed_parent_leaves_no_lock_behind(tmp_path: Path) -> None:
+    from cupiform.state.lock import hold_lock
+
+    _large_project(tmp_path, broken=False)
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(_SLOW_CHILD)
+    record = tmp_path / "child-pid"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CUPI")}
+    environment["PYTHONPATH"] = os.pathsep.join(
+        [str(hook), *filter(None, [environment.get("PYTHONPATH")])]
+    )
+    environment["CUPIFORM_TEST_CHILD"] = str(record)
+    lock = tmp_path / "state" / "cupiform-state.json.lock"
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "cupiform", "plan"],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    child = 0
+    try:
+        deadline = time.monotonic() + 30
+        # the child reads (slowly), and the parent holds the lock, waiting for it
+        while not (record.exists() and record.read_text() and lock.exists()):
+            assert time.monotonic() < deadline and parent.poll() is None
+            time.sleep(0.05)
+        child = int(record.read_text())
+        time.sleep(0.5)
+        parent.kill()
+        parent.wait()
+        with hold_lock(lock, "state", "plan"):
+            pass  # StateLockedError here: the orphan child kept the lock
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        if child:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)  # the orphan, not ours to reap
 
 
 # When to offload
@@ -499,6 +573,31 @@ def test_a_large_plan_is_the_same_offloaded_or_not(tmp_path: Path) -> None:
     assert len(actions) == USERS
     assert {a["action"] for a in actions} == {"create"}
     assert actions[0]["source"] == "manifests/part0.yaml:2"
+
+
+@fork_only
+@pytest.mark.parametrize("manifests", ["refused", "valid"])
+def test_a_corrupt_state_is_reported_the_same_offloaded_or_not(
+    tmp_path: Path, manifests: str
+) -> None:
+    """Refused manifests are reported before a state that cannot be read, as when the two
+    are read one after the other; with valid manifests, the state's error."""
+    files = _large_project(tmp_path, broken=manifests == "refused")
+    assert can_offload(files)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "cupiform-state.json").write_text("{not json\n")
+    offloaded, forked = _plan(tmp_path, offload=True)
+    here, _ = _plan(tmp_path, offload=False)
+    assert forked == ["fork", "wait 0"]
+    assert offloaded.returncode == here.returncode == 1
+    assert offloaded.stdout == here.stdout == ""
+    assert offloaded.stderr == here.stderr
+    assert "Traceback" not in offloaded.stderr
+    if manifests == "refused":
+        assert "smtp_proxy_addresses.stolen.address" in offloaded.stderr
+        assert "cupiform-state.json" not in offloaded.stderr
+    else:
+        assert "cupiform-state.json" in offloaded.stderr
 
 
 @fork_only

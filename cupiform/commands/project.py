@@ -205,43 +205,44 @@ def planned(
     config = load_config(Path.cwd(), os.environ)
     backend = open_backend(config)
     files, glob_problems = config.manifest_files()
-    with backend.lock(operation):
-        # Forked before any thread or connection exists.
-        reader = ManifestReader(
-            lambda: load_manifest_files(files, KINDS, glob_problems), offload=can_offload(files)
-        )
-        with (
-            contextlib.closing(reader),
-            open_client(config, os.environ, parallelism=parallelism, warn=warn) as client,
-        ):
-            listing = Background(lambda: list_live(client, KINDS))
-            owner_listings, begun = _owner_listings(client, _likely_aliases(files))
-            if reader.offloaded:
-                try:
-                    state = load_state(backend, config.server.identity)
-                except CupiformError:
-                    reader.result()  # refused manifests are reported first
-                    raise
-                manifests = reader.result()
-            else:
-                manifests = reader.result()
-            resources = () if destroy else manifests.resources
-            refreshing = Background(
-                lambda: refresh(client, KINDS, resources, listing.result(), owner_listings)
-            )
-            if not reader.offloaded:
+    # Forked before any thread, connection or lock exists: a child that outlived its parent
+    # (killed outright) must not hold the state lock.
+    reader = ManifestReader(
+        lambda: load_manifest_files(files, KINDS, glob_problems), offload=can_offload(files)
+    )
+    with (
+        contextlib.closing(reader),
+        backend.lock(operation),
+        open_client(config, os.environ, parallelism=parallelism, warn=warn) as client,
+    ):
+        listing = Background(lambda: list_live(client, KINDS))
+        owner_listings, begun = _owner_listings(client, _likely_aliases(files))
+        if reader.offloaded:
+            try:
                 state = load_state(backend, config.server.identity)
-            refreshed = refreshing.result()
-            for early in begun:
-                early.finish()
-            project = Project(config, manifests, backend)
-            plan = plan_project(
-                project,
-                state,
-                client,
-                refresh_only=refresh_only,
-                targets=targets,
-                destroy=destroy,
-                refreshed=refreshed,
-            )
-            yield Planned(project, state, plan, client)
+            except CupiformError:
+                reader.result()  # refused manifests are reported first
+                raise
+            manifests = reader.result()
+        else:
+            manifests = reader.result()
+        resources = () if destroy else manifests.resources
+        refreshing = Background(
+            lambda: refresh(client, KINDS, resources, listing.result(), owner_listings)
+        )
+        if not reader.offloaded:
+            state = load_state(backend, config.server.identity)
+        refreshed = refreshing.result()
+        for early in begun:
+            early.finish()
+        project = Project(config, manifests, backend)
+        plan = plan_project(
+            project,
+            state,
+            client,
+            refresh_only=refresh_only,
+            targets=targets,
+            destroy=destroy,
+            refreshed=refreshed,
+        )
+        yield Planned(project, state, plan, client)
