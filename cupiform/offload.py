@@ -22,6 +22,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -149,16 +150,26 @@ def _child(load: _Loader, fd: int) -> None:
 
 
 def _encode(manifests: ManifestSet) -> tuple[Any, ...]:
-    files = list(manifests.files)
-    index = {file: number for number, file in enumerate(files)}
-    # Unpacked as tuples (which they are): far cheaper than attribute access, per field.
-    rows = [
-        (kind, name, attributes, alias, object_id, index[owner_file], owner_line,
-         owner_column, index[file], line, column)
-        for kind, name, attributes, (alias, object_id, (owner_file, owner_line, owner_column)),
-        (file, line, column) in manifests.resources
-    ]  # fmt: skip
-    return (files, rows)
+    """The resources as columns (the transpositions run in C, and marshal writes a string
+    met again, such as a file name, as a reference to the first)."""
+    resources = manifests.resources
+    if not resources:
+        return (list(manifests.files), 0, ())
+    kinds, names, attributes, owners, sources = zip(*resources, strict=True)
+    aliases, object_ids, owner_sources = zip(*owners, strict=True)
+    return (
+        list(manifests.files),
+        len(resources),
+        (
+            kinds,
+            names,
+            attributes,
+            aliases,
+            object_ids,
+            *zip(*owner_sources, strict=True),
+            *zip(*sources, strict=True),
+        ),
+    )
 
 
 def _decode(data: bytes) -> ManifestSet | list[Problem] | None:
@@ -168,22 +179,20 @@ def _decode(data: bytes) -> ManifestSet | list[Problem] | None:
         return None
     if kind == "problems":
         return [Problem(*fields) for fields in body]
-    files, rows = body
-    # Made by tuple.__new__, which is what a named tuple's constructor calls, minus the call.
+    files, count, columns = body
+    if not count:
+        return ManifestSet(files=tuple(files), resources=())
+    (kinds, names, attributes, aliases, object_ids, *positions) = columns
+    owner_files, owner_lines, owner_columns, source_files, lines, source_columns = positions
+    # Made by tuple.__new__ (what a named tuple's constructor calls) mapped over the columns:
+    # no Python-level call per record.
     new = tuple.__new__
+    owner_sources = map(
+        new, repeat(Source), zip(owner_files, owner_lines, owner_columns, strict=True)
+    )
+    owners = map(new, repeat(Owner), zip(aliases, object_ids, owner_sources, strict=True))
+    sources = map(new, repeat(Source), zip(source_files, lines, source_columns, strict=True))
     resources = tuple(
-        [
-            new(
-                Resource,
-                (
-                    kind,
-                    name,
-                    attributes,
-                    new(Owner, (alias, object_id, new(Source, (files[of], ol, oc)))),
-                    new(Source, (files[f], line, column)),
-                ),
-            )
-            for kind, name, attributes, alias, object_id, of, ol, oc, f, line, column in rows
-        ]
+        map(new, repeat(Resource), zip(kinds, names, attributes, owners, sources, strict=True))
     )
     return ManifestSet(files=tuple(files), resources=resources)
