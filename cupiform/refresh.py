@@ -7,7 +7,7 @@ users when many). The cost grows linearly with what the server holds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cupiform.cupi.client import CupiClient
@@ -15,13 +15,14 @@ from cupiform.cupi.codec import Item
 from cupiform.errors import NotFoundError
 from cupiform.model import Resource
 from cupiform.plan import LiveObject
+from cupiform.resources.base import Collection
 from cupiform.resources.kinds import ResourceKind
 
 
 @dataclass(frozen=True)
 class Refreshed:
     live: tuple[LiveObject, ...]
-    owners: dict[str, str]  # lower-cased alias -> ObjectId, for the aliases manifests name
+    owners: dict[str, str]  # lower-cased alias -> ObjectId, at least for the aliases named
     owner_names: dict[str, str]  # lower-cased ObjectId -> alias, for messages
 
 
@@ -37,32 +38,75 @@ def list_live(client: CupiClient, kinds: Sequence[ResourceKind]) -> tuple[LiveOb
     return tuple(live)
 
 
+@dataclass(frozen=True)
+class UserDirectory:
+    """Every user of an owner collection: ObjectIds by lower-cased alias, and aliases by
+    lower-cased ObjectId (when two aliases differ only in case, the last listed wins)."""
+
+    ids: dict[str, str]
+    aliases: dict[str, str]
+
+    @classmethod
+    def of(cls, users: Iterable[Item]) -> UserDirectory:
+        ids: dict[str, str] = {}
+        aliases: dict[str, str] = {}
+        for user in users:
+            alias, object_id = user.get("Alias"), user.get("ObjectId")
+            if alias and object_id:
+                ids[alias.lower()] = object_id
+                aliases[object_id.lower()] = alias
+        return cls(ids, aliases)
+
+
+def list_directory(client: CupiClient, collection: Collection) -> UserDirectory:
+    """One listing of every user of ``collection``, as a directory."""
+    return UserDirectory.of(client.list_users(collection))
+
+
 def refresh(
     client: CupiClient,
     kinds: Sequence[ResourceKind],
     resources: Sequence[Resource],
     live: Sequence[LiveObject] | None = None,
-    owner_listings: Mapping[str, Callable[[], list[Item]]] | None = None,
+    directories: Mapping[str, Callable[[], UserDirectory]] | None = None,
 ) -> Refreshed:
     """Live objects (listed here unless ``live`` is given) and the owners ``resources`` name.
-    ``owner_listings`` (by the owner collection's path) are listings of every owner begun
-    earlier, used when listing them all is the cheaper way to resolve the aliases."""
+
+    Aliases are resolved as ``find_users_by_alias`` does: a query each when few, else one
+    listing of every user. ``directories`` (by the owner collection's path) are such
+    listings begun earlier; when one is used, every user it holds is known, not only those
+    the manifests name."""
     if live is None:
         live = list_live(client, kinds)
 
     owners: dict[str, str] = {}
     owner_names: dict[str, str] = {}
     for kind in kinds:
-        aliases = {r.owner.alias for r in resources if r.kind == kind.name and r.owner.alias}
         collection = kind.owner.collection
-        listing = (owner_listings or {}).get(collection.path)
-        for alias, user in client.find_users_by_alias(aliases, collection, listing=listing).items():
+        aliases = {r.owner.alias for r in resources if r.kind == kind.name and r.owner.alias}
+        early = (directories or {}).get(collection.path)
+        if early is not None and client.listing_pays(len(aliases), collection):
+            directory = early()
+            owners.update(directory.ids)
+            owner_names.update(directory.aliases)
+            continue
+        for alias, user in client.find_users_by_alias(aliases, collection).items():
             owners[alias] = user["ObjectId"]
             owner_names[user["ObjectId"].lower()] = user["Alias"]
 
     # Name the owners of objects that hold a value some resource wants, for the messages
     # about conflicts: a few lookups at most.
     for kind in kinds:
+        field = kind.owner.field
+        strangers = [
+            obj
+            for obj in live
+            if obj.kind == kind.name
+            and (owner_id := obj.attributes.get(field))
+            and owner_id.lower() not in owner_names
+        ]
+        if not strangers:
+            continue  # the usual case: every owner is named already
         unique = [f.field for f in kind.fields if f.unique]
         wanted = {
             r.attributes[name].casefold()
@@ -71,17 +115,15 @@ def refresh(
             for name in unique
             if name in r.attributes
         }
-        for obj in live:
-            owner_id = obj.attributes.get(kind.owner.field, "")
-            if (
-                obj.kind == kind.name
-                and owner_id
-                and owner_id.lower() not in owner_names
-                and any(obj.attributes.get(name, "").casefold() in wanted for name in unique)
+        for obj in strangers:
+            owner_id = obj.attributes[field]
+            if owner_id.lower() in owner_names or not any(
+                obj.attributes.get(name, "").casefold() in wanted for name in unique
             ):
-                try:
-                    user = client.get_user(owner_id, kind.owner.collection)
-                except NotFoundError:
-                    continue
-                owner_names[owner_id.lower()] = user.get("Alias", owner_id)
+                continue
+            try:
+                user = client.get_user(owner_id, kind.owner.collection)
+            except NotFoundError:
+                continue
+            owner_names[owner_id.lower()] = user.get("Alias", owner_id)
     return Refreshed(tuple(live), owners, owner_names)

@@ -15,14 +15,13 @@ from typing import Generic, TypeVar
 from cupiform.config import Config, load_config
 from cupiform.connect import open_client
 from cupiform.cupi.client import FEW_ALIASES, CupiClient
-from cupiform.cupi.codec import Item
 from cupiform.errors import CupiformError
 from cupiform.manifest import load_manifest_files, load_manifests
 from cupiform.model import ManifestSet
 from cupiform.offload import ManifestReader, can_offload
 from cupiform.plan import Plan
 from cupiform.planner import make_plan
-from cupiform.refresh import Refreshed, list_live, refresh
+from cupiform.refresh import Refreshed, UserDirectory, list_directory, list_live, refresh
 from cupiform.resources.base import Collection
 from cupiform.resources.kinds import KINDS, resolve_address
 from cupiform.state import State, StateBackend, load_state, open_backend
@@ -133,46 +132,46 @@ def _likely_aliases(files: Sequence[tuple[Path, str]]) -> int:
     return total // _BYTES_PER_ALIAS
 
 
-_Early = Background[list[Item] | None]
+_Early = Background[UserDirectory | None]
 
 
-def _owner_listings(
+def _early_directories(
     client: CupiClient, likely_aliases: int
-) -> tuple[dict[str, Callable[[], list[Item]]], list[_Early]]:
+) -> tuple[dict[str, Callable[[], UserDirectory]], list[_Early]]:
     """Listings of every owner, begun now for the owner collections whose aliases will
     likely be resolved by listing them all (the rule of ``find_users_by_alias``): on a
     large directory that listing takes seconds, and it need not wait for the manifests.
     When the manifests turn out to name fewer aliases, the listing is not used. Also
     returns the work begun, to wait for before the plan is used."""
-    listings: dict[str, Callable[[], list[Item]]] = {}
+    directories: dict[str, Callable[[], UserDirectory]] = {}
     begun: list[_Early] = []
     if likely_aliases <= FEW_ALIASES:
-        return listings, begun
+        return directories, begun
     collections = {kind.owner.collection.path: kind.owner.collection for kind in KINDS}
     for path, collection in collections.items():
         early = _begin_early_listing(client, collection, likely_aliases)
         begun.append(early)
-        listings[path] = _listing_from(client, collection, early)
-    return listings, begun
+        directories[path] = _directory_from(client, collection, early)
+    return directories, begun
 
 
 def _begin_early_listing(client: CupiClient, collection: Collection, likely_aliases: int) -> _Early:
-    def early() -> list[Item] | None:
+    def early() -> UserDirectory | None:
         if not client.listing_pays(likely_aliases, collection):
             return None
-        return client.list_users(collection)
+        return list_directory(client, collection)
 
     return Background(early)
 
 
-def _listing_from(
+def _directory_from(
     client: CupiClient, collection: Collection, early: _Early
-) -> Callable[[], list[Item]]:
-    def listing() -> list[Item]:
-        users = early.result()
-        return users if users is not None else client.list_users(collection)
+) -> Callable[[], UserDirectory]:
+    def directory() -> UserDirectory:
+        listed = early.result()
+        return listed if listed is not None else list_directory(client, collection)
 
-    return listing
+    return directory
 
 
 @dataclass(frozen=True)
@@ -216,7 +215,7 @@ def planned(
         open_client(config, os.environ, parallelism=parallelism, warn=warn) as client,
     ):
         listing = Background(lambda: list_live(client, KINDS))
-        owner_listings, begun = _owner_listings(client, _likely_aliases(files))
+        directories, begun = _early_directories(client, _likely_aliases(files))
         if reader.offloaded:
             try:
                 state = load_state(backend, config.server.identity)
@@ -228,7 +227,7 @@ def planned(
             manifests = reader.result()
         resources = () if destroy else manifests.resources
         refreshing = Background(
-            lambda: refresh(client, KINDS, resources, listing.result(), owner_listings)
+            lambda: refresh(client, KINDS, resources, listing.result(), directories)
         )
         if not reader.offloaded:
             state = load_state(backend, config.server.identity)

@@ -270,25 +270,20 @@ class CupiClient:
         return self.list_all(collection, fields=USER_FIELDS)
 
     def find_users_by_alias(
-        self,
-        aliases: Iterable[str],
-        collection: Collection = USERS,
-        *,
-        listing: Callable[[], list[Item]] | None = None,
+        self, aliases: Iterable[str], collection: Collection = USERS
     ) -> dict[str, Item]:
         """The users of ``aliases`` (``Alias`` and ``ObjectId``), keyed by lower-cased alias;
         unknown aliases are absent.
 
         A query each when there are few, or when that takes fewer requests than listing
-        every user; else one listing of all users (``listing`` when given: one begun
-        before the aliases were known).
+        every user (``listing_pays``); else one listing of all users.
         """
         wanted = {alias.lower() for alias in aliases if alias}
         if not wanted:
             return {}
         candidates: list[Item] = []
         if self.listing_pays(len(wanted), collection):
-            candidates = listing() if listing is not None else self.list_users(collection)
+            candidates = self.list_users(collection)
         else:
             for alias in sorted(wanted):
                 try:
