@@ -4,6 +4,7 @@ and making a plan from manifests, state and the live server."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 import threading
@@ -201,6 +202,51 @@ def planned(
     resolved once the manifests name them. Errors come in the same order as when the
     inputs are read one after the other: manifests, then state, then server.
     """
+    with (
+        _collection_paused() as resume,
+        _planning(operation, refresh_only, targets, destroy, parallelism, resume) as made,
+    ):
+        yield made
+
+
+class _Resume:
+    """Ends a pause of the cycle collector (once)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._enabled = enabled
+        self._done = False
+
+    def __call__(self) -> None:
+        if not self._done:
+            self._done = True
+            # What was read lives until the command ends: never walk it again.
+            gc.freeze()
+            if self._enabled:
+                gc.enable()
+
+
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[_Resume]:
+    """No cycle collection while the inputs are read and the plan is made: they are
+    millions of objects without cycles, which the collector would walk over and over (a
+    tenth of the time of a plan of 100,000 addresses)."""
+    resume = _Resume(gc.isenabled())
+    gc.disable()
+    try:
+        yield resume
+    finally:
+        resume()
+
+
+@contextlib.contextmanager
+def _planning(
+    operation: str,
+    refresh_only: bool,
+    targets: Sequence[str],
+    destroy: bool,
+    parallelism: int | None,
+    resume: Callable[[], None],
+) -> Iterator[Planned]:
     config = load_config(Path.cwd(), os.environ)
     backend = open_backend(config)
     files, glob_problems = config.manifest_files()
@@ -244,4 +290,5 @@ def planned(
             destroy=destroy,
             refreshed=refreshed,
         )
+        resume()
         yield Planned(project, state, plan, client)
