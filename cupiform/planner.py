@@ -53,6 +53,35 @@ def field_diff(before: Attributes, after: Attributes) -> dict[str, Any]:
     return result
 
 
+@dataclass(frozen=True)
+class KindIndex:
+    """The live objects of one kind, by lower-cased ObjectId (in listing order) and by
+    casefolded unique value."""
+
+    by_id: Mapping[str, LiveObject]
+    by_unique: Mapping[str, LiveObject]
+
+
+def index_live(kinds: Sequence[ResourceKind], live: Sequence[LiveObject]) -> dict[str, KindIndex]:
+    """Each kind's live objects indexed for ``make_plan``. Apart from it, so that a caller
+    can index the objects as soon as they are listed, while the rest is still being read."""
+    indexes: dict[str, KindIndex] = {}
+    for kind in kinds:
+        unique_field = next((f.field for f in kind.fields if f.unique), None)
+        by_id: dict[str, LiveObject] = {}
+        by_unique: dict[str, LiveObject] = {}
+        for item in live:
+            if item.kind != kind.name:
+                continue
+            by_id[item.object_id.lower()] = item
+            if unique_field is not None:
+                unique = item.attributes.get(unique_field)
+                if unique is not None:
+                    by_unique[unique.casefold()] = item
+        indexes[kind.name] = KindIndex(by_id, by_unique)
+    return indexes
+
+
 @dataclass
 class _Draft:
     """An action while the plan is being made (dependencies are added last)."""
@@ -164,22 +193,14 @@ class _KindPlanner:
         self,
         resources: Sequence[Resource],
         state: Mapping[str, StateEntry],
-        live: Sequence[LiveObject],
+        live: KindIndex,
         refresh_only: bool,
     ) -> tuple[list[Action], list[Drift], list[Unmanaged]]:
         kind = self.kind.name
         wanted = self.desired(resources)
         key_of = self._key
-        unique_field = self.unique
         same = self._same
-        live_by_id: dict[str, LiveObject] = {}
-        live_by_unique: dict[str, LiveObject] = {}
-        for item in live:
-            live_by_id[item.object_id.lower()] = item
-            if unique_field is not None:
-                unique = item.attributes.get(unique_field)
-                if unique is not None:
-                    live_by_unique[unique.casefold()] = item
+        live_by_id, live_by_unique = live.by_id, live.by_unique
 
         state_ids = {address: bound.object_id.lower() for address, bound in state.items()}
 
@@ -644,23 +665,27 @@ def make_plan(
     prune: bool = False,
     refresh_only: bool = False,
     targets: Collection[str] = (),
+    live_index: Mapping[str, KindIndex] | None = None,
 ) -> Plan:
     """Plan every kind. ``owners`` maps lower-cased aliases the server knows to ObjectIds;
     ``owner_names`` maps lower-cased owner ObjectIds to aliases, for messages. ``targets``
     (resource addresses) restricts the actions to those and what they depend on.
+    ``live_index`` is ``index_live(kinds, live)`` when the caller made it already.
 
     Raises ``PlanError`` listing every problem (unknown alias, conflict) with its place."""
     actions: list[Action] = []
     drift: list[Drift] = []
     unmanaged: list[Unmanaged] = []
     problems: list[Problem] = []
+    if live_index is None:
+        live_index = index_live(kinds, live)
     for kind in kinds:
         prefix = f"{kind.name}."
         planner = _KindPlanner(kind, owners, owner_names or {}, prune)
         kind_actions, kind_drift, kind_unmanaged = planner.plan(
             [r for r in resources if r.kind == kind.name],
             {a: b for a, b in state.items() if a.startswith(prefix)},
-            [o for o in live if o.kind == kind.name],
+            live_index[kind.name],
             refresh_only,
         )
         problems.extend(planner.problems)

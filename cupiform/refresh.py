@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import methodcaller
 
 from cupiform.cupi.client import CupiClient
 from cupiform.cupi.codec import Item
@@ -98,15 +99,16 @@ def refresh(
     # about conflicts: a few lookups at most.
     for kind in kinds:
         field = kind.owner.field
-        strangers = [
-            obj
-            for obj in live
-            if obj.kind == kind.name
-            and (owner_id := obj.attributes.get(field))
-            and owner_id.lower() not in owner_names
-        ]
-        if not strangers:
+        held = [obj.attributes for obj in live if obj.kind == kind.name]
+        # Set operations run in C; a lower-case comparison only for ids not found as they are.
+        owner_ids = set(map(methodcaller("get", field, ""), held)) - owner_names.keys()
+        unnamed = {owner_id for owner_id in owner_ids if owner_id.lower() not in owner_names}
+        unnamed.discard("")
+        if not unnamed:
             continue  # the usual case: every owner is named already
+        strangers = [
+            obj for obj in live if obj.kind == kind.name and obj.attributes.get(field) in unnamed
+        ]
         unique = [f.field for f in kind.fields if f.unique]
         wanted = {
             r.attributes[name].casefold()

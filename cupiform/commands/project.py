@@ -8,7 +8,7 @@ import gc
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -20,8 +20,8 @@ from cupiform.errors import CupiformError
 from cupiform.manifest import load_manifest_files, load_manifests
 from cupiform.model import ManifestSet
 from cupiform.offload import ManifestReader, can_offload
-from cupiform.plan import Plan
-from cupiform.planner import make_plan
+from cupiform.plan import LiveObject, Plan
+from cupiform.planner import KindIndex, index_live, make_plan
 from cupiform.refresh import Refreshed, UserDirectory, list_directory, list_live, refresh
 from cupiform.resources.base import Collection
 from cupiform.resources.kinds import KINDS, resolve_address
@@ -69,6 +69,7 @@ def plan_project(
     targets: Sequence[str] = (),
     destroy: bool = False,
     refreshed: Refreshed | None = None,
+    live_index: Mapping[str, KindIndex] | None = None,
 ) -> Plan:
     """Refresh (unless done already: ``refreshed``), then plan. ``destroy`` plans as if no
     manifest declared anything."""
@@ -86,6 +87,7 @@ def plan_project(
         prune=project.config.prune and not destroy,
         refresh_only=refresh_only,
         targets=addresses,
+        live_index=live_index,
     )
 
 
@@ -131,6 +133,11 @@ def _likely_aliases(files: Sequence[tuple[Path, str]]) -> int:
         with contextlib.suppress(OSError):
             total += path.stat().st_size
     return total // _BYTES_PER_ALIAS
+
+
+def _listed(client: CupiClient) -> tuple[tuple[LiveObject, ...], dict[str, KindIndex]]:
+    live = list_live(client, KINDS)
+    return live, index_live(KINDS, live)
 
 
 _Early = Background[UserDirectory | None]
@@ -260,7 +267,8 @@ def _planning(
         backend.lock(operation),
         open_client(config, os.environ, parallelism=parallelism, warn=warn) as client,
     ):
-        listing = Background(lambda: list_live(client, KINDS))
+        # Listed, then indexed for the planner while the rest is still being read.
+        listing = Background(lambda: _listed(client))
         directories, begun = _early_directories(client, _likely_aliases(files))
         if reader.offloaded:
             try:
@@ -273,7 +281,7 @@ def _planning(
             manifests = reader.result()
         resources = () if destroy else manifests.resources
         refreshing = Background(
-            lambda: refresh(client, KINDS, resources, listing.result(), directories)
+            lambda: refresh(client, KINDS, resources, listing.result()[0], directories)
         )
         if not reader.offloaded:
             state = load_state(backend, config.server.identity)
@@ -289,6 +297,7 @@ def _planning(
             targets=targets,
             destroy=destroy,
             refreshed=refreshed,
+            live_index=listing.result()[1],
         )
         resume()
         yield Planned(project, state, plan, client)
