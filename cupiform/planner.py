@@ -115,6 +115,7 @@ class _KindPlanner:
         self.problems: list[Problem] = []
         self.drafts: list[_Draft] = []
         self.sources: dict[str, Source] = {}  # resource address -> where it is declared
+        self.owner_ids: list[str] = []  # of the resources wanted, as ``desired`` resolved them
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -163,12 +164,13 @@ class _KindPlanner:
         sources = self.sources
         owners = self.owners
         owner_field = self.owner_field
+        owner_ids = self.owner_ids
         for resource in resources:
-            owner = resource.owner
-            if owner.object_id is not None:
-                owner_id = owner.object_id
-            else:
-                alias = owner.alias or ""
+            # Unpacked (records are tuples): cheaper than attribute access on the hot path.
+            kind, name, wanted, owner, source = resource
+            alias, owner_id, _ = owner
+            if owner_id is None:
+                alias = alias or ""
                 found = owners.get(alias.lower())
                 if found is None:
                     self.problems.append(
@@ -181,10 +183,11 @@ class _KindPlanner:
                     )
                     continue
                 owner_id = found
-            attributes = {**resource.attributes, owner_field: owner_id}
-            address = f"{resource.kind}.{resource.name}"
+            attributes = {**wanted, owner_field: owner_id}
+            address = f"{kind}.{name}"
             result[address] = (resource, attributes)
-            sources[address] = resource.source
+            sources[address] = source
+            owner_ids.append(owner_id)
         return result
 
     # -- the plan for one kind ------------------------------------------------------------------
@@ -198,16 +201,17 @@ class _KindPlanner:
     ) -> tuple[list[Action], list[Drift], list[Unmanaged]]:
         kind = self.kind.name
         wanted = self.desired(resources)
-        key_of = self._key
         same = self._same
         live_by_id, live_by_unique = live.by_id, live.by_unique
 
-        state_ids = {address: bound.object_id.lower() for address, bound in state.items()}
+        state_ids = {address: object_id.lower() for address, (object_id, _) in state.items()}
 
         # 1. Drift (found in any order, listed by address).
         drift: list[Drift] = []
         for address, bound in state.items():
             obj = live_by_id.get(state_ids[address])
+            if obj is not None and (bound[1] == obj[2] or same(bound[1], obj[2])):
+                continue  # the usual case, in tuple terms: state's attributes are the live ones
             if obj is None:
                 drift.append(
                     Drift(address, kind, bound.object_id, "deleted", dict(bound.attributes), None)
@@ -251,9 +255,12 @@ class _KindPlanner:
         for address, (resource, attributes) in wanted.items():
             bound_id = state_ids.get(address)
             obj = live_by_id.get(bound_id) if bound_id is not None else None
-            if bound_id is not None and obj is not None and same(obj.attributes, attributes):
-                claimed.add(bound_id)
-                continue  # bound, live, and as declared: the common case, nothing to do
+            # bound, live, and as declared: the common case, nothing to do
+            if bound_id is not None and obj is not None:
+                live_attributes = obj[2]
+                if live_attributes == attributes or same(live_attributes, attributes):
+                    claimed.add(bound_id)
+                    continue
             bound_now = state.get(address)
             source = resource.source.line_ref
             after = self._managed(attributes)
@@ -398,7 +405,7 @@ class _KindPlanner:
         # 5. Unmanaged objects of managed owners.
         # Owners the manifests manage: those of declared resources (an owner whose last
         # resource was removed is no longer managed, and its other addresses are left alone).
-        managed_owners = {key_of(attributes)[-1] for _, attributes in wanted.values()}
+        managed_owners = set(map(str.lower, self.owner_ids))
         unmanaged: list[Unmanaged] = []
         for object_id, item in live_by_id.items():
             if object_id in bound_ids or object_id in claimed:
