@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import methodcaller
+from typing import TYPE_CHECKING
 
-from cupiform.cupi.client import CupiClient
-from cupiform.cupi.codec import Item
 from cupiform.errors import NotFoundError
 from cupiform.model import Resource
 from cupiform.plan import LiveObject
 from cupiform.resources.base import Collection
 from cupiform.resources.kinds import ResourceKind
+
+if TYPE_CHECKING:
+    from cupiform.cupi.client import CupiClient
+    from cupiform.cupi.codec import Item
 
 
 @dataclass(frozen=True)

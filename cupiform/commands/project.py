@@ -11,11 +11,9 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from cupiform.config import Config, load_config
-from cupiform.connect import open_client
-from cupiform.cupi.client import FEW_ALIASES, CupiClient
 from cupiform.errors import CupiformError
 from cupiform.manifest import load_manifest_files, load_manifests
 from cupiform.model import ManifestSet
@@ -26,6 +24,11 @@ from cupiform.refresh import Refreshed, UserDirectory, list_directory, list_live
 from cupiform.resources.base import Collection
 from cupiform.resources.kinds import KINDS, resolve_address
 from cupiform.state import State, StateBackend, load_state, open_backend
+
+if TYPE_CHECKING:
+    # The client (and httpx) is imported once the manifests' child is forked: the child
+    # does not need it, and starts sooner.
+    from cupiform.cupi.client import CupiClient
 
 T = TypeVar("T")
 
@@ -151,6 +154,8 @@ def _early_directories(
     large directory that listing takes seconds, and it need not wait for the manifests.
     When the manifests turn out to name fewer aliases, the listing is not used. Also
     returns the work begun, to wait for before the plan is used."""
+    from cupiform.cupi.client import FEW_ALIASES
+
     directories: dict[str, Callable[[], UserDirectory]] = {}
     begun: list[_Early] = []
     if likely_aliases <= FEW_ALIASES:
@@ -262,6 +267,8 @@ def _planning(
     reader = ManifestReader(
         lambda: load_manifest_files(files, KINDS, glob_problems), offload=can_offload(files)
     )
+    from cupiform.connect import open_client
+
     with (
         contextlib.closing(reader),
         backend.lock(operation),
