@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import repeat
+from operator import attrgetter, eq, methodcaller
 from typing import Any
 
 from cupiform.errors import PlanError, Problem
@@ -689,9 +691,20 @@ def make_plan(
     for kind in kinds:
         prefix = f"{kind.name}."
         planner = _KindPlanner(kind, owners, owner_names or {}, prune)
+        # Checked in C first: with one kind, everything is usually of it.
+        kind_resources = (
+            resources
+            if all(map(eq, map(attrgetter("kind"), resources), repeat(kind.name)))
+            else [r for r in resources if r.kind == kind.name]
+        )
+        kind_state = (
+            state
+            if all(map(methodcaller("startswith", prefix), state))
+            else {a: b for a, b in state.items() if a.startswith(prefix)}
+        )
         kind_actions, kind_drift, kind_unmanaged = planner.plan(
-            [r for r in resources if r.kind == kind.name],
-            {a: b for a, b in state.items() if a.startswith(prefix)},
+            kind_resources,
+            kind_state,
             live_index[kind.name],
             refresh_only,
         )
