@@ -70,25 +70,16 @@ def index_live(kinds: Sequence[ResourceKind], live: Sequence[LiveObject]) -> dic
     indexes: dict[str, KindIndex] = {}
     for kind in kinds:
         unique_field = next((f.field for f in kind.fields if f.unique), None)
-        objects = (
-            live
-            if all(map(eq, map(attrgetter("kind"), live), repeat(kind.name)))
-            else [item for item in live if item.kind == kind.name]
-        )
-        # Made in C, as the loop below would make them (the last of equal keys wins).
-        ids = map(str.lower, map(attrgetter("object_id"), objects))
-        by_id = dict(zip(ids, objects, strict=True))
+        by_id: dict[str, LiveObject] = {}
         by_unique: dict[str, LiveObject] = {}
-        if unique_field is not None:
-            uniques = list(
-                map(methodcaller("get", unique_field), map(attrgetter("attributes"), objects))
-            )
-            if None not in uniques:
-                by_unique = dict(zip(map(str.casefold, uniques), objects, strict=True))
-            else:
-                for unique, item in zip(uniques, objects, strict=True):
-                    if unique is not None:
-                        by_unique[unique.casefold()] = item
+        for item in live:
+            if item.kind != kind.name:
+                continue
+            by_id[item.object_id.lower()] = item
+            if unique_field is not None:
+                unique = item.attributes.get(unique_field)
+                if unique is not None:
+                    by_unique[unique.casefold()] = item
         indexes[kind.name] = KindIndex(by_id, by_unique)
     return indexes
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from operator import methodcaller
 from typing import TYPE_CHECKING
 
@@ -37,12 +36,9 @@ def list_live(client: CupiClient, kinds: Sequence[ResourceKind]) -> tuple[LiveOb
     for kind in kinds:
         # The managed fields, and the owner fields of other kinds, to name such owners.
         fields = (*kind.state_attributes, *(name for name, _ in kind.owner.other_fields))
-        items = client.list_all(kind.collection, fields=fields)
-        object_ids = list(map(methodcaller("pop", "ObjectId"), items))
-        # LiveObject(kind, id, fields) for each, made in C (tuple.__new__ mapped over them).
-        live.extend(
-            map(tuple.__new__, repeat(LiveObject), zip(repeat(kind.name), object_ids, items))
-        )
+        for item in client.list_all(kind.collection, fields=fields):
+            object_id = item.pop("ObjectId")
+            live.append(LiveObject(kind.name, object_id, item))
     return tuple(live)
 
 
@@ -56,14 +52,6 @@ class UserDirectory:
 
     @classmethod
     def of(cls, users: Iterable[Item]) -> UserDirectory:
-        users = list(users)
-        alias_list = list(map(methodcaller("get", "Alias"), users))
-        id_list = list(map(methodcaller("get", "ObjectId"), users))
-        if all(alias_list) and all(id_list):  # the usual listing: made in C
-            return cls(
-                dict(zip(map(str.lower, alias_list), id_list, strict=True)),
-                dict(zip(map(str.lower, id_list), alias_list, strict=True)),
-            )
         ids: dict[str, str] = {}
         aliases: dict[str, str] = {}
         for user in users:

@@ -19,7 +19,6 @@ import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import methodcaller
 from types import TracebackType
 from typing import Self
 from urllib.parse import quote
@@ -65,7 +64,6 @@ _log = logging.getLogger("cupiform.cupi")
 # Up to this many aliases are looked up with a query each; beyond, listing every user is
 # preferred when it takes fewer requests.
 FEW_ALIASES = 5
-_OBJECT_ID = methodcaller("get", "ObjectId", "")
 USER_FIELDS = ("Alias", "ObjectId")  # all that resolving an owner needs of a user
 
 # The field that tells objects of a collection apart on the server (unique, searchable):
@@ -215,7 +213,7 @@ class CupiClient:
             listing = self._listing(
                 collection, query, rows_per_page=size, page_number=page, fields=fields
             )
-            keys = set(map(str.lower, map(_OBJECT_ID, listing.items)))
+            keys = {item.get("ObjectId", "").lower() for item in listing.items}
             if len(keys) == len(listing.items) and "" not in keys and keys.isdisjoint(seen):
                 # the usual page: every object new (checked for the whole page at once)
                 found.extend(listing.items)

@@ -32,7 +32,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from itertools import chain, repeat
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 from xml.sax.saxutils import escape
@@ -190,20 +189,15 @@ def _json_items_key(document: dict[str, object], item_element: str) -> str | Non
     return candidates[0] if candidates else None
 
 
-def _json_projected(raw: list[object], fields: Sequence[str]) -> list[Item]:
-    """The items' ``fields`` alone: a large listing keeps only what its reader needs.
-    (A page at a time, with the checks run in C: tens of thousands of items pass here.)"""
-    if not all(map(isinstance, raw, repeat(dict))):
-        wrong = next(value for value in raw if not isinstance(value, dict))
-        raise DecodeError(f"an item should be a JSON object, not {type(wrong).__name__}")
-    entries: list[dict[str, object]] = raw  # type: ignore[assignment]  # checked above
-    items: list[Item] = [
-        {field: entry[field] for field in fields if field in entry}  # type: ignore[misc]
-        for entry in entries
-    ]
-    if set(map(type, chain.from_iterable(map(dict.values, items)))) - {str}:
-        items = [{key: _json_text(value) for key, value in item.items()} for item in items]
-    return items
+def _json_projected(value: object, fields: Sequence[str]) -> Item:
+    """The item's ``fields`` alone: a large listing keeps only what its reader needs."""
+    if not isinstance(value, dict):
+        raise DecodeError(f"an item should be a JSON object, not {type(value).__name__}")
+    item = {field: value[field] for field in fields if field in value}
+    for field in item.values():
+        if type(field) is not str:
+            return {key: _json_text(field) for key, field in item.items()}
+    return item
 
 
 def _json_listing(
@@ -219,7 +213,7 @@ def _json_listing(
     if not isinstance(raw, list):
         raise DecodeError(f"{key} should hold objects, not {type(raw).__name__}")
     if fields is not None:
-        return Listing(total, tuple(_json_projected(raw, fields)))
+        return Listing(total, tuple([_json_projected(entry, fields) for entry in raw]))
     return Listing(total, tuple([_json_item(entry) for entry in raw]))
 
 
