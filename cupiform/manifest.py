@@ -30,6 +30,10 @@ from cupiform.yamlload import (
     without_cyclic_gc,
 )
 
+# Records are named tuples; made by tuple.__new__ on the hot path, which is what their
+# constructors call, minus a Python-level call per record.
+_new = tuple.__new__
+
 # A unique value's first declaration: the resource's address, its file and the value's
 # position there.
 _Declaration = tuple[str, str, Position]
@@ -81,15 +85,16 @@ def _load(
             entries = _read_generally(parse_yaml(data, file), kinds, schema, found, refused)
         for entry in entries:
             kind, name, name_at = entry.kind, entry.name, entry.name_at
-            source = Source(file, name_at[0], name_at[1])
-            first = declared.setdefault(f"{kind.name}.{name}", source)
+            source = _new(Source, (file, name_at[0], name_at[1]))
+            address = f"{kind.name}.{name}"
+            first = declared.setdefault(address, source)
             if first is not source:
                 message = f"{kind.section}: '{name}' is already declared at {first}"
                 found.append(_problem(source, message))
             if refused and (kind.section, name) in refused:
                 continue
             resource = _resource(entry, source, found)
-            if resource is not None and _is_unique(kind, resource, entry, unique, found):
+            if resource is not None and _is_unique(kind, address, resource, entry, unique, found):
                 resources.append(resource)
     if found:
         raise ManifestError(found)
@@ -183,17 +188,16 @@ def _resource(entry: Entry, source: Source, found: list[Problem]) -> Resource | 
     if not valid:
         return None
     owner_at = values_at[owner.alias_key if owner.alias_key in body else owner.id_key]
-    return Resource(
-        kind.name,
-        name,
-        attributes,
-        Owner(alias, object_id, Source(source.file, owner_at[0], owner_at[1])),
-        source,
+    owner_source = _new(Source, (source.file, owner_at[0], owner_at[1]))
+    return _new(
+        Resource,
+        (kind.name, name, attributes, _new(Owner, (alias, object_id, owner_source)), source),
     )
 
 
 def _is_unique(
     kind: ResourceKind,
+    address: str,
     resource: Resource,
     entry: Entry,
     unique: dict[tuple[str, str, str], _Declaration],
@@ -210,9 +214,9 @@ def _is_unique(
         at = entry.values_at[manifest_field.key]
         key = (kind.name, manifest_field.key, value.lower())
         first_address, first_file, first_at = unique.setdefault(
-            key, (resource.address, resource.source.file, at)
+            key, (address, resource.source.file, at)
         )
-        if first_address == resource.address:
+        if first_address == address:
             continue
         here = Source(resource.source.file, *at)
         there = Source(first_file, *first_at)

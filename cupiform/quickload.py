@@ -106,6 +106,7 @@ class QuickReader:
         entries: list[Entry] = []
         seen_sections: set[str] = set()
         scalar, mapping_end = ScalarEvent, MappingEndEvent
+        new_entry = tuple.__new__  # what Entry(...) calls, minus a Python-level call
         implicit = IMPLICIT_RESOLVERS.get
         mark: Any
         while True:
@@ -168,7 +169,7 @@ class QuickReader:
                     values_at[field] = (mark.line + 1, mark.column + 1)
                 if not required.issubset(values):
                     return None
-                entries.append(Entry(kind, name, name_at, values, values_at))
+                entries.append(new_entry(Entry, (kind, name, name_at, values, values_at)))
         if get_event().__class__ is not DocumentEndEvent:
             return None
         if get_event().__class__ is not StreamEndEvent:
