@@ -38,7 +38,8 @@ def list_live(client: CupiClient, kinds: Sequence[ResourceKind]) -> tuple[LiveOb
         fields = (*kind.state_attributes, *(name for name, _ in kind.owner.other_fields))
         for item in client.list_all(kind.collection, fields=fields):
             object_id = item.pop("ObjectId")
-            live.append(LiveObject(kind.name, object_id, item))
+            # tuple.__new__: what LiveObject(...) calls, minus a Python-level call per object
+            live.append(tuple.__new__(LiveObject, (kind.name, object_id, item)))
     return tuple(live)
 
 

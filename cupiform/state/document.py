@@ -150,7 +150,8 @@ def decode_state(data: bytes, location: str, schema: Schema) -> State:
         serial=document["serial"],
         server=document["server"],
         resources={
-            address: StateEntry(entry["object_id"], entry["attributes"])
+            # tuple.__new__: what StateEntry(...) calls, minus a Python-level call per entry
+            address: tuple.__new__(StateEntry, (entry["object_id"], entry["attributes"]))
             for address, entry in document["resources"].items()
         },
     )
