@@ -1,0 +1,191 @@
+"""A quicker yes for JSON documents, compiled from a schema that uses few keywords.
+
+fastjsonschema spends most of its time on a large state file formatting the path of each
+of the 100,000 entries it checks, in case it has to report it. This check answers only
+"valid or not", for schemas made of ``type`` (object, string, integer), ``required``,
+``properties``, ``patternProperties``, ``additionalProperties``, ``minLength``,
+``maxLength``, ``pattern``, ``minimum``, ``const`` (a number) and ``#/$defs/`` references.
+A schema using anything else gets no quick check (``compile_check`` returns None).
+
+It never says yes where fastjsonschema would say no: where the two could differ it is
+the stricter (a pattern's ``$`` matches only at the very end, as ``\\Z``; a number is never
+a float). A no from it is not final: the caller asks the full validators, which give the
+answer and the reasons. ``tests/test_quickcheck.py`` holds it to that.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Check = Callable[[Any], bool]
+
+_NOTES = frozenset({"title", "description", "$comment", "examples", "$schema", "$defs"})
+_KNOWN = _NOTES | {
+    "type",
+    "required",
+    "properties",
+    "patternProperties",
+    "additionalProperties",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minimum",
+    "const",
+    "$ref",
+}
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def compile_check(document: Mapping[str, Any]) -> Check | None:
+    """A check for instances of ``document``, or None when it uses more than is handled."""
+    definitions = document.get("$defs", {})
+    try:
+        return _compile(document, definitions, 0)
+    except (_Unsupported, re.error, KeyError, TypeError):
+        return None
+
+
+def _compile(node: Any, definitions: Mapping[str, Any], depth: int) -> Check:
+    if depth > 16 or not isinstance(node, Mapping) or not set(node) <= _KNOWN:
+        raise _Unsupported(node)
+    if "$ref" in node:
+        reference = node["$ref"]
+        if set(node) - _NOTES != {"$ref"} or not str(reference).startswith("#/$defs/"):
+            raise _Unsupported(reference)
+        return _compile(definitions[reference.removeprefix("#/$defs/")], definitions, depth + 1)
+    if "const" in node:
+        return _const(node)
+    kind = node.get("type")
+    if kind == "string":
+        return _string(node)
+    if kind == "integer":
+        return _integer(node)
+    if kind == "object":
+        return _object(node, definitions, depth)
+    raise _Unsupported(kind)
+
+
+def _const(node: Mapping[str, Any]) -> Check:
+    value = node["const"]
+    if set(node) - _NOTES != {"const"} or type(value) is not int:
+        raise _Unsupported(node)
+    return lambda instance: type(instance) is int and instance == value
+
+
+def _string(node: Mapping[str, Any]) -> Check:
+    if not set(node) - _NOTES <= {"type", "minLength", "maxLength", "pattern"}:
+        raise _Unsupported(node)
+    shortest: int = node.get("minLength", 0)
+    longest: int | None = node.get("maxLength")
+    search = _search(node["pattern"]) if "pattern" in node else None
+    if type(shortest) is not int or (longest is not None and type(longest) is not int):
+        raise _Unsupported(node)
+
+    def check(instance: Any) -> bool:
+        if type(instance) is not str:
+            return False
+        size = len(instance)
+        if size < shortest or (longest is not None and size > longest):
+            return False
+        return search is None or search(instance) is not None
+
+    return check
+
+
+def _integer(node: Mapping[str, Any]) -> Check:
+    if not set(node) - _NOTES <= {"type", "minimum"}:
+        raise _Unsupported(node)
+    least = node.get("minimum")
+    if least is not None and type(least) is not int:
+        raise _Unsupported(node)
+    return lambda instance: type(instance) is int and (least is None or instance >= least)
+
+
+def _object(node: Mapping[str, Any], definitions: Mapping[str, Any], depth: int) -> Check:
+    required = frozenset(node.get("required", ()))
+    properties = {
+        name: _compile(sub, definitions, depth + 1)
+        for name, sub in node.get("properties", {}).items()
+    }
+    patterns = [
+        (_search(pattern), _compile(sub, definitions, depth + 1))
+        for pattern, sub in node.get("patternProperties", {}).items()
+    ]
+    additional = node.get("additionalProperties", True)
+    if additional == {"type": "string"} and not properties and not patterns:
+        # a mapping of texts (state attributes)
+        def texts(instance: Any) -> bool:
+            if type(instance) is not dict or not required <= instance.keys():
+                return False
+            for value in instance.values():  # noqa: SIM110 - all() adds a generator per call
+                if type(value) is not str:
+                    return False
+            return True
+
+        return texts
+    other: Check | bool
+    if isinstance(additional, bool):
+        other = additional
+    else:
+        other = _compile(additional, definitions, depth + 1)
+    if other is True and not patterns:
+        # named members only (a state entry): each checked where present
+        def named(instance: Any) -> bool:
+            if type(instance) is not dict or not required <= instance.keys():
+                return False
+            for key, sub in properties.items():
+                if key in instance and not sub(instance[key]):
+                    return False
+            return True
+
+        return named
+    if other is False and not properties and len(patterns) == 1:
+        # one pattern for every key (the state's resources)
+        ((search, sub),) = patterns
+
+        def patterned(instance: Any) -> bool:
+            if type(instance) is not dict or not required <= instance.keys():
+                return False
+            for key, value in instance.items():
+                if search(key) is None or not sub(value):
+                    return False
+            return True
+
+        return patterned
+
+    def check(instance: Any) -> bool:
+        if type(instance) is not dict or not required <= instance.keys():
+            return False
+        for key, value in instance.items():
+            known = properties.get(key)
+            matched = known is not None
+            if known is not None and not known(value):
+                return False
+            for search, sub in patterns:
+                if search(key) is not None:
+                    matched = True
+                    if not sub(value):
+                        return False
+            if not matched and (other is False or (other is not True and not other(value))):
+                return False
+        return True
+
+    return check
+
+
+def _search(pattern: Any) -> Callable[[str], re.Match[str] | None]:
+    """``re.search`` for a schema pattern, with a final ``$`` matching only at the very end
+    (Python's ``$`` also matches before a final line break)."""
+    if not isinstance(pattern, str):
+        raise _Unsupported(pattern)
+    body = pattern[:-1] if pattern.endswith("$") and not pattern.endswith("\\$") else pattern
+    if "$" in body:
+        raise _Unsupported(pattern)  # a $ elsewhere: not worth getting right here
+    if body is not pattern:
+        pattern = body + r"\Z"
+    return re.compile(pattern).search
