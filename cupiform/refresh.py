@@ -88,7 +88,8 @@ def refresh(
     owner_names: dict[str, str] = {}
     for kind in kinds:
         collection = kind.owner.collection
-        aliases = {r.owner.alias for r in resources if r.kind == kind.name and r.owner.alias}
+        # (records unpacked as the tuples they are: this runs once per resource)
+        aliases = {owner[0] for name, _, _, owner, _ in resources if name == kind.name and owner[0]}
         early = (directories or {}).get(collection.path)
         if early is not None and client.listing_pays(len(aliases), collection):
             directory = early()

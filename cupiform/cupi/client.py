@@ -145,6 +145,7 @@ class CupiClient:
         self._dice = dice or random.Random()
         self._gate = SessionGate()
         self._refused: AuthenticationError | None = None
+        self._user_counts: dict[str, int] = {}  # for listing_pays
         self._content_type = content_type(settings.format)
         if settings.verify is False:
             (warn or _log.warning)(
@@ -259,10 +260,14 @@ class CupiClient:
 
     def listing_pays(self, alias_count: int, collection: Collection = USERS) -> bool:
         """Whether one listing of every user takes fewer requests than a query for each of
-        ``alias_count`` aliases (asks the server for the count when there are many)."""
+        ``alias_count`` aliases. When there are many, the server is asked for the count of
+        users once per client: an estimate of the cost, which needs no second request."""
         if alias_count <= FEW_ALIASES:
             return False
-        pages = max(1, math.ceil(self.count(collection) / self.settings.page_size))
+        users = self._user_counts.get(collection.path)
+        if users is None:
+            users = self._user_counts[collection.path] = self.count(collection)
+        pages = max(1, math.ceil(users / self.settings.page_size))
         return pages < alias_count
 
     def list_users(self, collection: Collection = USERS) -> list[Item]:
