@@ -116,7 +116,7 @@ class _KindPlanner:
             self._key = lambda a: (a.get(only), (a.get(owner_field) or "").lower())
         self.problems: list[Problem] = []
         self.drafts: list[_Draft] = []
-        self.sources: dict[str, Source] = {}  # resource address -> where it is declared
+        self.wanted: dict[str, tuple[Resource, dict[str, str]]] = {}  # as ``desired`` made it
         self.owner_ids: list[str] = []  # of the resources wanted, as ``desired`` resolved them
 
     # -- helpers ----------------------------------------------------------------------------
@@ -163,13 +163,12 @@ class _KindPlanner:
     def desired(self, resources: Sequence[Resource]) -> dict[str, tuple[Resource, dict[str, str]]]:
         """Each resource's address -> (resource, the fields it wants, owner resolved)."""
         result: dict[str, tuple[Resource, dict[str, str]]] = {}
-        sources = self.sources
         owners = self.owners
         owner_field = self.owner_field
         owner_ids = self.owner_ids
         for resource in resources:
             # Unpacked (records are tuples): cheaper than attribute access on the hot path.
-            kind, name, wanted, owner, source = resource
+            kind, name, wanted, owner, _ = resource
             alias, owner_id, _ = owner
             if owner_id is None:
                 alias = alias or ""
@@ -188,8 +187,8 @@ class _KindPlanner:
             attributes = {**wanted, owner_field: owner_id}
             address = f"{kind}.{name}"
             result[address] = (resource, attributes)
-            sources[address] = source
             owner_ids.append(owner_id)
+        self.wanted = result
         return result
 
     # -- the plan for one kind ------------------------------------------------------------------
@@ -497,7 +496,8 @@ class _KindPlanner:
             resource = draft.action.address
             value = (draft.action.after or {}).get(self.unique or "", draft.takes)
             owner = self.owner_label(holder.attributes)
-            where = self.sources.get(resource or "", Source("(state)", 0, 0))
+            declared = self.wanted.get(resource or "")
+            where = declared[0].source if declared else Source("(state)", 0, 0)
             hint = (
                 " (prune: true does so for owners the manifests manage)"
                 if holder.attributes.get(self.owner_field)
