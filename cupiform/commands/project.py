@@ -274,9 +274,10 @@ def _planning(
         backend.lock(operation),
         open_client(config, os.environ, parallelism=parallelism, warn=warn) as client,
     ):
+        # The users first: their pages are the larger.
+        directories, begun = _early_directories(client, _likely_aliases(files))
         # Listed, then indexed for the planner while the rest is still being read.
         listing = Background(lambda: _listed(client))
-        directories, begun = _early_directories(client, _likely_aliases(files))
         if reader.offloaded:
             try:
                 state = load_state(backend, config.server.identity)
