@@ -275,7 +275,8 @@ def _planning(
         open_client(config, os.environ, parallelism=parallelism, warn=warn) as client,
     ):
         # The users first: their pages are the larger.
-        directories, begun = _early_directories(client, _likely_aliases(files))
+        likely = 0 if destroy else _likely_aliases(files)  # destroy resolves no alias
+        directories, begun = _early_directories(client, likely)
         # Listed, then indexed for the planner while the rest is still being read.
         listing = Background(lambda: _listed(client))
         if reader.offloaded:
