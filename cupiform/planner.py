@@ -117,7 +117,6 @@ class _KindPlanner:
         self.problems: list[Problem] = []
         self.drafts: list[_Draft] = []
         self.wanted: dict[str, tuple[Resource, dict[str, str]]] = {}  # as ``desired`` made it
-        self.owner_ids: list[str] = []  # of the resources wanted, as ``desired`` resolved them
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -165,10 +164,9 @@ class _KindPlanner:
         result: dict[str, tuple[Resource, dict[str, str]]] = {}
         owners = self.owners
         owner_field = self.owner_field
-        owner_ids = self.owner_ids
         for resource in resources:
             # Unpacked (records are tuples): cheaper than attribute access on the hot path.
-            kind, name, wanted, owner, _ = resource
+            kind, name, fields, owner, _ = resource
             alias, owner_id, _ = owner
             if owner_id is None:
                 alias = alias or ""
@@ -184,10 +182,7 @@ class _KindPlanner:
                     )
                     continue
                 owner_id = found
-            attributes = {**wanted, owner_field: owner_id}
-            address = f"{kind}.{name}"
-            result[address] = (resource, attributes)
-            owner_ids.append(owner_id)
+            result[f"{kind}.{name}"] = (resource, {**fields, owner_field: owner_id})
         self.wanted = result
         return result
 
@@ -211,8 +206,6 @@ class _KindPlanner:
         drift: list[Drift] = []
         for address, bound in state.items():
             obj = live_by_id.get(state_ids[address])
-            if obj is not None and (bound[1] == obj[2] or same(bound[1], obj[2])):
-                continue  # the usual case, in tuple terms: state's attributes are the live ones
             if obj is None:
                 drift.append(
                     Drift(address, kind, bound.object_id, "deleted", dict(bound.attributes), None)
@@ -256,12 +249,9 @@ class _KindPlanner:
         for address, (resource, attributes) in wanted.items():
             bound_id = state_ids.get(address)
             obj = live_by_id.get(bound_id) if bound_id is not None else None
-            # bound, live, and as declared: the common case, nothing to do
-            if bound_id is not None and obj is not None:
-                live_attributes = obj[2]
-                if live_attributes == attributes or same(live_attributes, attributes):
-                    claimed.add(bound_id)
-                    continue
+            if bound_id is not None and obj is not None and same(obj.attributes, attributes):
+                claimed.add(bound_id)
+                continue  # bound, live, and as declared: the common case, nothing to do
             bound_now = state.get(address)
             source = resource.source.line_ref
             after = self._managed(attributes)
@@ -406,7 +396,7 @@ class _KindPlanner:
         # 5. Unmanaged objects of managed owners.
         # Owners the manifests manage: those of declared resources (an owner whose last
         # resource was removed is no longer managed, and its other addresses are left alone).
-        managed_owners = set(map(str.lower, self.owner_ids))
+        managed_owners = {self._owner_of(attributes) for _, attributes in wanted.values()}
         unmanaged: list[Unmanaged] = []
         for object_id, item in live_by_id.items():
             if object_id in bound_ids or object_id in claimed:

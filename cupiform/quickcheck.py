@@ -4,8 +4,9 @@ fastjsonschema spends most of its time on a large state file formatting the path
 of the 100,000 entries it checks, in case it has to report it. This check answers only
 "valid or not", for schemas made of ``type`` (object, string, integer), ``required``,
 ``properties``, ``patternProperties``, ``additionalProperties``, ``minLength``,
-``maxLength``, ``pattern``, ``minimum``, ``const`` (a number) and ``#/$defs/`` references.
-A schema using anything else gets no quick check (``compile_check`` returns None).
+``maxLength``, ``pattern``, ``minimum``, ``const`` (a number) and ``#/$defs/`` references
+(``inline_references``, which the other compilers of schemas use too). A schema using
+anything else gets no quick check (``compile_check`` returns None).
 
 It never says yes where fastjsonschema would say no: where the two could differ it is
 the stricter (a pattern's ``$`` matches only at the very end, as ``\\Z``; a number is never
@@ -33,31 +34,57 @@ _KNOWN = _NOTES | {
     "pattern",
     "minimum",
     "const",
-    "$ref",
 }
 
 
-class _Unsupported(Exception):
-    pass
+class Unsupported(Exception):
+    """The schema says more than the compiler enforces."""
+
+
+def inline_references(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema with each ``#/$defs/...`` reference replaced by what it names: the same
+    rules. A reference that cannot be inlined (another document, a missing or recursive
+    definition, a keyword beside it that the definition has too) is left as it is, and so
+    are the ``$defs`` it may point to."""
+    definitions: Mapping[str, Any] = document.get("$defs", {})
+
+    def inline(node: Any, depth: int) -> Any:
+        if isinstance(node, list):
+            return [inline(item, depth) for item in node]
+        if not isinstance(node, Mapping):
+            return node
+        rest = {key: inline(value, depth) for key, value in node.items()}
+        reference = node.get("$ref")
+        if not isinstance(reference, str) or not reference.startswith("#/$defs/"):
+            return rest
+        target = definitions.get(reference.removeprefix("#/$defs/"))
+        del rest["$ref"]
+        if depth > 16 or not isinstance(target, Mapping) or set(rest) & set(target):
+            return {**rest, "$ref": reference}
+        return {**inline(target, depth + 1), **rest}
+
+    inlined: dict[str, Any] = inline(document, 0)
+    return inlined
 
 
 def compile_check(document: Mapping[str, Any]) -> Check | None:
     """A check for instances of ``document``, or None when it uses more than is handled."""
-    definitions = document.get("$defs", {})
     try:
-        return _compile(document, definitions, 0)
-    except (_Unsupported, re.error, KeyError, TypeError):
+        return _compile(inline_references(document), 0)
+    except (Unsupported, re.error, TypeError):
         return None
 
 
-def _compile(node: Any, definitions: Mapping[str, Any], depth: int) -> Check:
+def string_check(node: Mapping[str, Any]) -> Check:
+    """The check of a ``type: string`` schema; ``Unsupported`` for anything else."""
+    if node.get("type") != "string" or not set(node) <= _KNOWN:
+        raise Unsupported(node)
+    return _string(node)
+
+
+def _compile(node: Any, depth: int) -> Check:
     if depth > 16 or not isinstance(node, Mapping) or not set(node) <= _KNOWN:
-        raise _Unsupported(node)
-    if "$ref" in node:
-        reference = node["$ref"]
-        if set(node) - _NOTES != {"$ref"} or not str(reference).startswith("#/$defs/"):
-            raise _Unsupported(reference)
-        return _compile(definitions[reference.removeprefix("#/$defs/")], definitions, depth + 1)
+        raise Unsupported(node)  # a $ref left in place is unknown here too
     if "const" in node:
         return _const(node)
     kind = node.get("type")
@@ -66,25 +93,25 @@ def _compile(node: Any, definitions: Mapping[str, Any], depth: int) -> Check:
     if kind == "integer":
         return _integer(node)
     if kind == "object":
-        return _object(node, definitions, depth)
-    raise _Unsupported(kind)
+        return _object(node, depth)
+    raise Unsupported(kind)
 
 
 def _const(node: Mapping[str, Any]) -> Check:
     value = node["const"]
     if set(node) - _NOTES != {"const"} or type(value) is not int:
-        raise _Unsupported(node)
+        raise Unsupported(node)
     return lambda instance: type(instance) is int and instance == value
 
 
 def _string(node: Mapping[str, Any]) -> Check:
     if not set(node) - _NOTES <= {"type", "minLength", "maxLength", "pattern"}:
-        raise _Unsupported(node)
+        raise Unsupported(node)
     shortest: int = node.get("minLength", 0)
     longest: int | None = node.get("maxLength")
     search = _search(node["pattern"]) if "pattern" in node else None
     if type(shortest) is not int or (longest is not None and type(longest) is not int):
-        raise _Unsupported(node)
+        raise Unsupported(node)
 
     def check(instance: Any) -> bool:
         if type(instance) is not str:
@@ -99,21 +126,20 @@ def _string(node: Mapping[str, Any]) -> Check:
 
 def _integer(node: Mapping[str, Any]) -> Check:
     if not set(node) - _NOTES <= {"type", "minimum"}:
-        raise _Unsupported(node)
+        raise Unsupported(node)
     least = node.get("minimum")
     if least is not None and type(least) is not int:
-        raise _Unsupported(node)
+        raise Unsupported(node)
     return lambda instance: type(instance) is int and (least is None or instance >= least)
 
 
-def _object(node: Mapping[str, Any], definitions: Mapping[str, Any], depth: int) -> Check:
+def _object(node: Mapping[str, Any], depth: int) -> Check:
     required = frozenset(node.get("required", ()))
     properties = {
-        name: _compile(sub, definitions, depth + 1)
-        for name, sub in node.get("properties", {}).items()
+        name: _compile(sub, depth + 1) for name, sub in node.get("properties", {}).items()
     }
     patterns = [
-        (_search(pattern), _compile(sub, definitions, depth + 1))
+        (_search(pattern), _compile(sub, depth + 1))
         for pattern, sub in node.get("patternProperties", {}).items()
     ]
     additional = node.get("additionalProperties", True)
@@ -128,11 +154,9 @@ def _object(node: Mapping[str, Any], definitions: Mapping[str, Any], depth: int)
             return True
 
         return texts
-    other: Check | bool
-    if isinstance(additional, bool):
-        other = additional
-    else:
-        other = _compile(additional, definitions, depth + 1)
+    other: Check | bool = (
+        additional if isinstance(additional, bool) else _compile(additional, depth + 1)
+    )
     if other is True and not patterns:
         # named members only (a state entry): each checked where present
         def named(instance: Any) -> bool:
@@ -182,10 +206,10 @@ def _search(pattern: Any) -> Callable[[str], re.Match[str] | None]:
     """``re.search`` for a schema pattern, with a final ``$`` matching only at the very end
     (Python's ``$`` also matches before a final line break)."""
     if not isinstance(pattern, str):
-        raise _Unsupported(pattern)
+        raise Unsupported(pattern)
     body = pattern[:-1] if pattern.endswith("$") and not pattern.endswith("\\$") else pattern
     if "$" in body:
-        raise _Unsupported(pattern)  # a $ elsewhere: not worth getting right here
+        raise Unsupported(pattern)  # a $ elsewhere: not worth getting right here
     if body is not pattern:
         pattern = body + r"\Z"
     return re.compile(pattern).search

@@ -30,6 +30,7 @@ from yaml.events import (
     StreamEndEvent,
 )
 
+from cupiform.quickcheck import Unsupported, inline_references, string_check
 from cupiform.resources.kinds import ResourceKind
 from cupiform.yamlload import IMPLICIT_RESOLVERS, LOADER, Position, is_credential_key
 
@@ -39,7 +40,6 @@ _MAP = "tag:yaml.org,2002:map"
 # Keywords that only document a schema, and those this reader enforces. (A ``password``
 # key is refused wherever it stands, which no schema says: such a file is not read here.)
 _NOTES = frozenset({"title", "description", "$comment", "examples"})
-_STRING_KEYWORDS = frozenset({"type", "minLength", "maxLength", "pattern"}) | _NOTES
 _OBJECT_KEYWORDS = frozenset({"type", "additionalProperties", "required", "properties"}) | _NOTES
 _SECTION_KEYWORDS = frozenset({"type", "propertyNames", "additionalProperties"}) | _NOTES
 _ROOT_KEYWORDS = (
@@ -85,8 +85,8 @@ class QuickReader:
     ) -> QuickReader | None:
         """The reader for this schema, or None when the schema says more than it enforces."""
         try:
-            return cls(_compile(document, kinds))
-        except _Unsupported:
+            return cls(_compile(inline_references(document), kinds))
+        except (_Unsupported, re.error):
             return None
 
     def read(self, text: str) -> list[Entry] | None:
@@ -192,16 +192,9 @@ def _plain_mapping(event: Any) -> bool:
 def _compile(
     document: Mapping[str, Any], kinds: Sequence[ResourceKind]
 ) -> dict[str, _SectionRules]:
-    definitions = document.get("$defs", {})
-
     def resolve(node: Any) -> Mapping[str, Any]:
-        while isinstance(node, Mapping) and set(node) - _NOTES == {"$ref"}:
-            reference = node["$ref"]
-            if not isinstance(reference, str) or not reference.startswith("#/$defs/"):
-                raise _Unsupported(reference)
-            node = definitions.get(reference[len("#/$defs/") :])
         if not isinstance(node, Mapping) or "$ref" in node:
-            raise _Unsupported(node)
+            raise _Unsupported(node)  # a reference that could not be inlined
         return node
 
     _expect(document, _ROOT_KEYWORDS, "object")
@@ -246,20 +239,8 @@ def _expect(
 
 
 def _string_check(node: Mapping[str, Any]) -> StringCheck:
-    """What the schema asks of a text, as one test (JSON Schema counts characters, as
-    ``len`` does, and a pattern matches anywhere unless anchored, as ``re.search`` does)."""
-    _expect(node, _STRING_KEYWORDS, "string")
-    shortest = node.get("minLength", 0)
-    longest = node.get("maxLength")
-    pattern = node.get("pattern")
-    search = re.compile(pattern).search if isinstance(pattern, str) else None
-    if not isinstance(shortest, int) or not isinstance(longest, (int, type(None))):
-        raise _Unsupported(node)
-
-    def check(text: str) -> bool:
-        size = len(text)
-        if size < shortest or (longest is not None and size > longest):
-            return False
-        return search is None or search(text) is not None
-
-    return check
+    """What the schema asks of a text, as one test."""
+    try:
+        return string_check(node)
+    except Unsupported:
+        raise _Unsupported(node) from None

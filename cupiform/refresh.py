@@ -73,14 +73,14 @@ def refresh(
     kinds: Sequence[ResourceKind],
     resources: Sequence[Resource],
     live: Sequence[LiveObject] | None = None,
-    directories: Mapping[str, Callable[[], UserDirectory]] | None = None,
+    directories: Mapping[str, Callable[[], UserDirectory | None]] | None = None,
 ) -> Refreshed:
     """Live objects (listed here unless ``live`` is given) and the owners ``resources`` name.
 
     Aliases are resolved as ``find_users_by_alias`` does: a query each when few, else one
-    listing of every user. ``directories`` (by the owner collection's path) are such
-    listings begun earlier; when one is used, every user it holds is known, not only those
-    the manifests name."""
+    listing of every user, which then names every owner, not only those the manifests
+    name. ``directories`` (by the owner collection's path) give such listings begun
+    earlier, or None when none was begun."""
     if live is None:
         live = list_live(client, kinds)
 
@@ -90,9 +90,9 @@ def refresh(
         collection = kind.owner.collection
         # (records unpacked as the tuples they are: this runs once per resource)
         aliases = {owner[0] for name, _, _, owner, _ in resources if name == kind.name and owner[0]}
-        early = (directories or {}).get(collection.path)
-        if early is not None and client.listing_pays(len(aliases), collection):
-            directory = early()
+        if client.listing_pays(len(aliases), collection):
+            early = (directories or {}).get(collection.path)
+            directory = (early() if early else None) or list_directory(client, collection)
             owners.update(directory.ids)
             owner_names.update(directory.aliases)
             continue

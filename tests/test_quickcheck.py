@@ -11,7 +11,7 @@ import hypothesis.strategies as st
 import pytest
 from hypothesis import given, settings
 
-from cupiform.quickcheck import compile_check
+from cupiform.quickcheck import compile_check, inline_references
 from cupiform.schema import Schema, schema_document
 
 STATE = schema_document("state")
@@ -212,3 +212,15 @@ def test_valid_states_and_their_near_misses(resources: dict[str, Any], mutation:
         target[mutation[0]] = mutation[1]
     if QUICK(document):
         assert fast_says(document)
+
+
+def test_a_reference_that_cannot_be_inlined_keeps_its_definition() -> None:
+    document = copy.deepcopy(STATE)
+    # minLength beside the reference, and in the definition too: not merged, kept as is
+    document["properties"]["lineage"] = {"$ref": "#/$defs/object_id", "minLength": 40}
+    inlined = inline_references(document)
+    assert inlined["properties"]["lineage"]["$ref"] == "#/$defs/object_id"
+    assert compile_check(document) is None
+    check = fastjsonschema.compile(inlined)  # still resolvable: $defs kept
+    with pytest.raises(fastjsonschema.JsonSchemaException):
+        check({**state(), "lineage": "x" * 38})  # over the definition's 36

@@ -529,6 +529,14 @@ def test_the_projects_schema_and_mere_notes_keep_the_fast_path() -> None:
     assert QuickReader.from_schema(document, KINDS) is not None
 
 
+def test_a_rule_beside_a_reference_is_enforced_with_the_definition() -> None:
+    document = schema_document("manifest")
+    _body(document)["properties"]["user_object_id"] = {"$ref": "#/$defs/object_id", "maxLength": 10}
+    quick = QuickReader.from_schema(document, KINDS)
+    assert quick is not None
+    assert quick.read(f"{SECTION}:\n  x:\n    address: a@b.c\n    user_object_id: {UUID}\n") is None
+
+
 def test_a_tighter_rule_the_fast_path_knows_is_enforced_from_the_schema() -> None:
     document = schema_document("manifest")
     _body(document)["properties"]["user"]["maxLength"] = 3
@@ -608,9 +616,9 @@ SECTION_PATH = ("properties", SECTION)
             _set(
                 (*BODY, "properties"),
                 "user_object_id",
-                {"$ref": "#/$defs/object_id", "maxLength": 10},
+                {"$ref": "#/$defs/object_id", "pattern": "^x"},
             ),
-            id="reference with a rule beside it",
+            id="reference with a rule beside it that its definition has too",
         ),
     ],
 )

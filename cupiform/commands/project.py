@@ -146,26 +146,21 @@ def _listed(client: CupiClient) -> tuple[tuple[LiveObject, ...], dict[str, KindI
 _Early = Background[UserDirectory | None]
 
 
-def _early_directories(
-    client: CupiClient, likely_aliases: int
-) -> tuple[dict[str, Callable[[], UserDirectory]], list[_Early]]:
+def _early_directories(client: CupiClient, likely_aliases: int) -> dict[str, _Early]:
     """Listings of every owner, begun now for the owner collections whose aliases will
-    likely be resolved by listing them all (the rule of ``find_users_by_alias``): on a
-    large directory that listing takes seconds, and it need not wait for the manifests.
-    When the manifests turn out to name fewer aliases, the listing is not used. Also
-    returns the work begun, to wait for before the plan is used."""
+    likely be resolved by listing them all (``CupiClient.listing_pays``): on a large
+    directory that takes seconds, and it need not wait for the manifests. Each gives None
+    when the estimate says it would not pay; ``refresh`` decides, once the manifests are
+    read, whether to use it."""
     from cupiform.cupi.client import FEW_ALIASES
 
-    directories: dict[str, Callable[[], UserDirectory]] = {}
-    begun: list[_Early] = []
     if likely_aliases <= FEW_ALIASES:
-        return directories, begun
+        return {}
     collections = {kind.owner.collection.path: kind.owner.collection for kind in KINDS}
-    for path, collection in collections.items():
-        early = _begin_early_listing(client, collection, likely_aliases)
-        begun.append(early)
-        directories[path] = _directory_from(client, collection, early)
-    return directories, begun
+    return {
+        path: _begin_early_listing(client, collection, likely_aliases)
+        for path, collection in collections.items()
+    }
 
 
 def _begin_early_listing(client: CupiClient, collection: Collection, likely_aliases: int) -> _Early:
@@ -177,14 +172,28 @@ def _begin_early_listing(client: CupiClient, collection: Collection, likely_alia
     return Background(early)
 
 
-def _directory_from(
-    client: CupiClient, collection: Collection, early: _Early
-) -> Callable[[], UserDirectory]:
-    def directory() -> UserDirectory:
-        listed = early.result()
-        return listed if listed is not None else list_directory(client, collection)
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[Callable[[], None]]:
+    """No cycle collection while the inputs are read and the plan is made: they are
+    millions of objects without cycles, which the collector would walk over and over (a
+    tenth of the time of a plan of 100,000 addresses). Ends with the call it yields, or
+    when it exits; what was read is then frozen, never walked again."""
+    enabled = gc.isenabled()
+    paused = True
+    gc.disable()
 
-    return directory
+    def resume() -> None:
+        nonlocal paused
+        if paused:
+            paused = False
+            gc.freeze()
+            if enabled:
+                gc.enable()
+
+    try:
+        yield resume
+    finally:
+        resume()
 
 
 @dataclass(frozen=True)
@@ -209,104 +218,57 @@ def planned(
     """Plan the project in the current directory under the state lock.
 
     Each input takes seconds on a large directory, so they are read side by side: the
-    server on a second thread (mostly waiting on it), the manifests in a child process when
-    they are large (``offload``), the state here. Objects are listed first; owners are
-    resolved once the manifests name them. Errors come in the same order as when the
-    inputs are read one after the other: manifests, then state, then server.
+    server on other threads (mostly waiting on it), the manifests in a child process when
+    they are large (``offload``), the state here. Owners are resolved once the manifests
+    name them. Errors come in the same order as when the inputs are read one after the
+    other: manifests, then state, then server.
     """
-    with (
-        _collection_paused() as resume,
-        _planning(operation, refresh_only, targets, destroy, parallelism, resume) as made,
-    ):
-        yield made
-
-
-class _Resume:
-    """Ends a pause of the cycle collector (once)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self._enabled = enabled
-        self._done = False
-
-    def __call__(self) -> None:
-        if not self._done:
-            self._done = True
-            # What was read lives until the command ends: never walk it again.
-            gc.freeze()
-            if self._enabled:
-                gc.enable()
-
-
-@contextlib.contextmanager
-def _collection_paused() -> Iterator[_Resume]:
-    """No cycle collection while the inputs are read and the plan is made: they are
-    millions of objects without cycles, which the collector would walk over and over (a
-    tenth of the time of a plan of 100,000 addresses)."""
-    resume = _Resume(gc.isenabled())
-    gc.disable()
-    try:
-        yield resume
-    finally:
-        resume()
-
-
-@contextlib.contextmanager
-def _planning(
-    operation: str,
-    refresh_only: bool,
-    targets: Sequence[str],
-    destroy: bool,
-    parallelism: int | None,
-    resume: Callable[[], None],
-) -> Iterator[Planned]:
     config = load_config(Path.cwd(), os.environ)
     backend = open_backend(config)
     files, glob_problems = config.manifest_files()
-    # Forked before any thread, connection or lock exists: a child that outlived its parent
-    # (killed outright) must not hold the state lock.
-    reader = ManifestReader(
-        lambda: load_manifest_files(files, KINDS, glob_problems), offload=can_offload(files)
-    )
-    from cupiform.connect import open_client
+    with _collection_paused() as resume:
+        # Forked before any thread, connection or lock exists: a child that outlived its
+        # parent (killed outright) must not hold the state lock.
+        reader = ManifestReader(
+            lambda: load_manifest_files(files, KINDS, glob_problems), offload=can_offload(files)
+        )
+        from cupiform.connect import open_client
 
-    with (
-        contextlib.closing(reader),
-        backend.lock(operation),
-        open_client(config, os.environ, parallelism=parallelism, warn=warn) as client,
-    ):
-        # The users first: their pages are the larger.
-        likely = 0 if destroy else _likely_aliases(files)  # destroy resolves no alias
-        directories, begun = _early_directories(client, likely)
-        # Listed, then indexed for the planner while the rest is still being read.
-        listing = Background(lambda: _listed(client))
-        if reader.offloaded:
+        with (
+            contextlib.closing(reader),
+            backend.lock(operation),
+            open_client(config, os.environ, parallelism=parallelism, warn=warn) as client,
+        ):
+            # The users first: their pages are the larger. Destroy resolves no alias.
+            early = _early_directories(client, 0 if destroy else _likely_aliases(files))
+            # Listed, then indexed for the planner while the rest is still being read.
+            listing = Background(lambda: _listed(client))
             try:
                 state = load_state(backend, config.server.identity)
             except CupiformError:
                 reader.result()  # refused manifests are reported first
                 raise
             manifests = reader.result()
-        else:
-            manifests = reader.result()
-        resources = () if destroy else manifests.resources
-        refreshing = Background(
-            lambda: refresh(client, KINDS, resources, listing.result()[0], directories)
-        )
-        if not reader.offloaded:
-            state = load_state(backend, config.server.identity)
-        refreshed = refreshing.result()
-        for early in begun:
-            early.finish()
-        project = Project(config, manifests, backend)
-        plan = plan_project(
-            project,
-            state,
-            client,
-            refresh_only=refresh_only,
-            targets=targets,
-            destroy=destroy,
-            refreshed=refreshed,
-            live_index=listing.result()[1],
-        )
-        resume()
-        yield Planned(project, state, plan, client)
+            live, live_index = listing.result()
+            refreshed = refresh(
+                client,
+                KINDS,
+                () if destroy else manifests.resources,
+                live,
+                {path: begun.result for path, begun in early.items()},
+            )
+            for begun in early.values():
+                begun.finish()  # if unused: it must not read on while apply writes
+            project = Project(config, manifests, backend)
+            plan = plan_project(
+                project,
+                state,
+                client,
+                refresh_only=refresh_only,
+                targets=targets,
+                destroy=destroy,
+                refreshed=refreshed,
+                live_index=live_index,
+            )
+            resume()
+            yield Planned(project, state, plan, client)

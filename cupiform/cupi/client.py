@@ -214,22 +214,15 @@ class CupiClient:
             listing = self._listing(
                 collection, query, rows_per_page=size, page_number=page, fields=fields
             )
-            keys = {item.get("ObjectId", "").lower() for item in listing.items}
-            if len(keys) == len(listing.items) and "" not in keys and keys.isdisjoint(seen):
-                # the usual page: every object new (checked for the whole page at once)
-                found.extend(listing.items)
-                seen |= keys
-                new = len(keys)
-            else:
-                new = 0
-                for item in listing.items:
-                    key = item.get("ObjectId", "").lower()
-                    if key and key in seen:
-                        continue
-                    if key:
-                        seen.add(key)
-                    found.append(item)
-                    new += 1
+            new = 0
+            for item in listing.items:
+                key = item.get("ObjectId", "").lower()
+                if key and key in seen:
+                    continue
+                if key:
+                    seen.add(key)
+                found.append(item)
+                new += 1
             if len(listing.items) < size or new == 0:
                 break
             if listing.total is not None and len(found) >= listing.total:

@@ -32,7 +32,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Literal
+from typing import Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 from xml.sax.saxutils import escape
 
@@ -47,6 +47,8 @@ BodyKind = Literal["json", "xml", "html", "text", "empty"]
 JSON_TYPE = "application/json"
 XML_TYPE = "application/xml"
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+
+_V = TypeVar("_V")
 
 _MAX_TEXT = 400
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
@@ -151,13 +153,21 @@ def _json_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def _json_item(value: object) -> Item:
+def _json_item(value: object, fields: Sequence[str] | None = None) -> Item:
+    """An item as text fields; with ``fields``, only those of its fields (a large listing
+    keeps only what its reader needs)."""
     if not isinstance(value, dict):
         raise DecodeError(f"an item should be a JSON object, not {type(value).__name__}")
+    if fields is not None:
+        value = _projected(value, fields)
     for field in value.values():
         if type(field) is not str:
             return {str(key): _json_text(field) for key, field in value.items()}
     return value  # the usual case: every value already text, as CUPI sends them
+
+
+def _projected(item: dict[str, _V], fields: Sequence[str]) -> dict[str, _V]:
+    return {field: item[field] for field in fields if field in item}
 
 
 def _json_total(value: object) -> int | None:
@@ -189,17 +199,6 @@ def _json_items_key(document: dict[str, object], item_element: str) -> str | Non
     return candidates[0] if candidates else None
 
 
-def _json_projected(value: object, fields: Sequence[str]) -> Item:
-    """The item's ``fields`` alone: a large listing keeps only what its reader needs."""
-    if not isinstance(value, dict):
-        raise DecodeError(f"an item should be a JSON object, not {type(value).__name__}")
-    item = {field: value[field] for field in fields if field in value}
-    for field in item.values():
-        if type(field) is not str:
-            return {key: _json_text(field) for key, field in item.items()}
-    return item
-
-
 def _json_listing(
     document: object, collection: Collection, fields: Sequence[str] | None = None
 ) -> Listing:
@@ -212,9 +211,7 @@ def _json_listing(
         raw = [raw]
     if not isinstance(raw, list):
         raise DecodeError(f"{key} should hold objects, not {type(raw).__name__}")
-    if fields is not None:
-        return Listing(total, tuple([_json_projected(entry, fields) for entry in raw]))
-    return Listing(total, tuple([_json_item(entry) for entry in raw]))
+    return Listing(total, tuple([_json_item(entry, fields) for entry in raw]))
 
 
 def _json_object(document: object, collection: Collection) -> Item:
@@ -273,7 +270,7 @@ def _xml_listing(
         items = [child for child in children if len(child) > 0]
     decoded = [_xml_item(item) for item in items]
     if fields is not None:
-        decoded = [{field: item[field] for field in fields if field in item} for item in decoded]
+        decoded = [_projected(item, fields) for item in decoded]
     return Listing(_xml_total(root), tuple(decoded))
 
 
