@@ -13,12 +13,13 @@ owner's alias or ObjectId and where the manifest names it, for the planner.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 from pathlib import Path
 
 from cupiform.config import Config
 from cupiform.errors import ManifestError, Problem
 from cupiform.model import ManifestSet, Owner, Resource, Source
-from cupiform.quickload import Entry, QuickReader
+from cupiform.quickload import Entry, QuickReader, Uniform
 from cupiform.resources.kinds import KINDS, ResourceKind
 from cupiform.schema import Schema
 from cupiform.yamlload import (
@@ -78,9 +79,19 @@ def _load(
         except OSError as error:
             found.append(Problem(file, 1, 1, f"cannot read: {error.strerror}"))
             continue
-        if reader is not None:
-            text = _text(data)
-            entries = reader.read(text) if text is not None else None
+        text = _text(data) if reader is not None else None
+        if reader is not None and text is not None:
+            uniform = reader.read_uniform(text)
+            if uniform is not None:
+                entries = []
+                for section in uniform:
+                    taken = None if found else _take_uniform(section, file, declared, unique)
+                    if taken is not None:
+                        resources += taken
+                    else:
+                        entries += section.entries()
+            else:
+                entries = reader.read(text)
         if entries is None:
             entries = _read_generally(parse_yaml(data, file), kinds, schema, found, refused)
         for entry in entries:
@@ -99,6 +110,75 @@ def _load(
     if found:
         raise ManifestError(found)
     return ManifestSet(files=tuple(file for _, file in files), resources=tuple(resources))
+
+
+def _take_uniform(
+    section: Uniform,
+    file: str,
+    declared: dict[str, Source],
+    unique: dict[tuple[str, str, str], _Declaration],
+) -> list[Resource] | None:
+    """The section's resources, built a column at a time, when not one of them breaks a
+    rule (so that there is nothing to report); else None, with nothing recorded, and the
+    caller takes the resources one by one, which finds and words each problem."""
+    kind, names, lines, keys = section.kind, section.names, section.lines, section.keys
+    columns = dict(zip(keys, section.values, strict=True))
+    owner = kind.owner
+    if (owner.alias_key in columns) == (owner.id_key in columns):
+        return None
+    owner_key = owner.alias_key if owner.alias_key in columns else owner.id_key
+    addresses = [f"{kind.name}.{name}" for name in names]
+    if not declared.keys().isdisjoint(addresses):
+        return None
+    fields = [f for f in kind.fields if f.key in columns]
+    for manifest_field in fields:
+        check = manifest_field.check
+        if check is not None and any(map(check, columns[manifest_field.key])):
+            return None  # a refused value: reported one by one
+    new_unique: list[tuple[list[tuple[str, str, str]], list[_Declaration]]] = []
+    for manifest_field in fields:
+        if manifest_field.unique:
+            key = manifest_field.key
+            lowered = [(kind.name, key, value.lower()) for value in columns[key]]
+            if len(set(lowered)) != len(lowered) or not unique.keys().isdisjoint(lowered):
+                return None
+            offset = keys.index(key) + 1
+            value_column = section.value_columns[offset - 1]
+            at = [(line + offset, value_column) for line in lines]
+            new_unique.append((lowered, list(zip(addresses, repeat(file), at))))
+    for lowered, declarations in new_unique:
+        unique.update(zip(lowered, declarations, strict=True))
+    name_column = section.name_column
+    sources = [_new(Source, (file, line, name_column)) for line in lines]
+    declared.update(zip(addresses, sources, strict=True))
+    offset = keys.index(owner_key) + 1
+    owner_column = section.value_columns[offset - 1]
+    by_alias = owner_key == owner.alias_key
+    owned = [
+        _new(
+            Owner,
+            (
+                value if by_alias else None,
+                None if by_alias else value,
+                _new(Source, (file, line + offset, owner_column)),
+            ),
+        )
+        for value, line in zip(columns[owner_key], lines, strict=True)
+    ]
+    names_of = [f.field for f in fields]
+    values_of = [columns[f.key] for f in fields]
+    if len(names_of) == 1:
+        (only,) = names_of
+        attributes: list[dict[str, str]] = [{only: value} for value in values_of[0]]
+    else:
+        attributes = [
+            dict(zip(names_of, values, strict=True)) for values in zip(*values_of, strict=True)
+        ]
+    kind_name = kind.name
+    return [
+        _new(Resource, (kind_name, name, fields_of, owner_of, source))
+        for name, fields_of, owner_of, source in zip(names, attributes, owned, sources, strict=True)
+    ]
 
 
 def _text(data: bytes) -> str | None:

@@ -30,7 +30,7 @@ from yaml.events import (
     StreamEndEvent,
 )
 
-from cupiform.quickcheck import Unsupported, inline_references, string_check
+from cupiform.quickcheck import Unsupported, inline_references, string_check, texts_check
 from cupiform.resources.kinds import ResourceKind
 from cupiform.yamlload import IMPLICIT_RESOLVERS, LOADER, Position, is_credential_key
 
@@ -52,6 +52,7 @@ class _Unsupported(Exception):
 
 
 StringCheck = Callable[[str], bool]
+TextsCheck = Callable[[Sequence[str]], bool]
 
 
 class Entry(NamedTuple):
@@ -71,6 +72,9 @@ class _SectionRules:
     name_ok: StringCheck
     value_ok: Mapping[str, StringCheck]  # allowed keys and the check of each
     required: frozenset[str]
+    # the same checks over many texts at once
+    names_ok: TextsCheck
+    values_ok: Mapping[str, TextsCheck]
 
 
 class QuickReader:
@@ -78,6 +82,7 @@ class QuickReader:
 
     def __init__(self, sections: Mapping[str, _SectionRules]) -> None:
         self._sections = sections
+        self._lines = _LineReader(sections)
 
     @classmethod
     def from_schema(
@@ -89,8 +94,20 @@ class QuickReader:
         except (_Unsupported, re.error):
             return None
 
+    def read_uniform(self, text: str) -> list[Uniform] | None:
+        """The file's sections, when the plainest style holds them all (see
+        ``_LineReader``), or None."""
+        return self._lines.read(text)
+
     def read(self, text: str) -> list[Entry] | None:
         """The file's resources in order, or None: the general path must read this file."""
+        sections = self._lines.read(text)
+        if sections is not None:
+            return [entry for section in sections for entry in section.entries()]
+        return self.read_events(text)
+
+    def read_events(self, text: str) -> list[Entry] | None:
+        """``read`` by the parser's events alone (no reading by lines)."""
         parser = LOADER(text)
         try:
             return self._read(parser.get_event)
@@ -177,6 +194,191 @@ class QuickReader:
         return entries
 
 
+# -- the plainest files, read line by line -------------------------------------------------
+
+# Characters the line reader leaves to the parser: tabs, carriage returns, controls, the
+# line breaks YAML 1.1 adds (NEL, LS, PS) and byte-order marks. Without them, a line of the
+# text is a line of YAML.
+_AWKWARD = re.compile(
+    "[^\n -~\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+# Every pattern by which YAML reads a plain value as something other than text, joined
+# into as few as their flags allow (one). YAML tries only those listed under the value's
+# first character; a value matched by any is left to the parser's path, which is never
+# wrong, only slower.
+_BY_FLAGS: dict[int, set[str]] = {}
+_FIRSTS: set[str] = set()
+for _first, _resolvers in IMPLICIT_RESOLVERS.items():
+    for _, _regexp in _resolvers:
+        _BY_FLAGS.setdefault(_regexp.flags, set()).add(f"(?:{_regexp.pattern})")
+        _FIRSTS.add(_first)
+_FIRST = "(?=[" + "".join(re.escape(first) for first in sorted(_FIRSTS)) + "])"  # at once
+_NOT_TEXT = tuple(
+    re.compile(_FIRST + "(?:" + "|".join(sorted(patterns)) + ")", flags)
+    for flags, patterns in _BY_FLAGS.items()
+)
+# Lines YAML skips: blank, or only a comment.
+_SKIPPED = r"(?:[ ]*(?:#[^\n]*)?\n)*"
+_SKIP = re.compile(_SKIPPED)
+# A section's key at the start of a line, and nothing after its colon.
+_SECTION = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):\n")
+# A name written plain (YAML reads it as the text itself), then the colon, nothing more.
+_NAME = r"([A-Za-z0-9_][A-Za-z0-9_-]*)"
+# A value after "key: ": plain in characters that never end or start anything in YAML (it
+# may still read as a number, a boolean or nothing: checked as the parser's path does), or
+# quoted with nothing to unescape.
+_VALUE = r"(?:([A-Za-z0-9_.+][A-Za-z0-9_.@+-]*)|\"([^\"\\\n]*)\"|'([^'\n]*)')"
+
+
+class Uniform(NamedTuple):
+    """A section read by lines: resources that all have the same keys, in the same order,
+    indented alike. Held as columns, so that they can be checked and built a column at a
+    time (``entries`` gives them one by one)."""
+
+    kind: ResourceKind
+    names: Sequence[str]
+    lines: Sequence[int]  # each name's line
+    name_column: int
+    keys: tuple[str, ...]
+    values: tuple[Sequence[str], ...]  # for each key, every resource's value
+    value_columns: tuple[int, ...]  # for each key, the column of its values
+
+    def entries(self) -> list[Entry]:
+        keys, columns, new_entry, kind, name_column = (
+            self.keys,
+            self.value_columns,
+            tuple.__new__,
+            self.kind,
+            self.name_column,
+        )
+        offsets = range(1, len(keys) + 1)
+        return [
+            new_entry(
+                Entry,
+                (
+                    kind,
+                    name,
+                    (line, name_column),
+                    dict(zip(keys, values, strict=True)),
+                    {k: (line + o, c) for k, o, c in zip(keys, offsets, columns, strict=True)},
+                ),
+            )
+            for name, line, *values in zip(self.names, self.lines, *self.values, strict=True)
+        ]
+
+
+class _LineReader:
+    """Reads a file written in the plainest block style, line by line with regular
+    expressions, at a fraction of the parser's cost: each resource a name line, then one
+    ``key: value`` line per field, indented more, the keys in the same order in every
+    resource; blank and comment lines between resources. It gives what the event reader
+    gives, or None for anything else (a flow mapping, a comment after a value, a tab, a
+    value over two lines, keys in another order...), which the event reader then reads."""
+
+    def __init__(self, sections: Mapping[str, _SectionRules]) -> None:
+        self._sections = sections
+        keys = sorted({key for rules in sections.values() for key in rules.value_ok}, reverse=True)
+        most = max((len(rules.value_ok) for rules in sections.values()), default=0)
+        key = "(" + "|".join(re.escape(k) for k in keys) + ")"
+        field = rf"{key}: {_VALUE}\n"
+        self._entry = (
+            re.compile(
+                rf"({_SKIPPED})(?P<outer>[ ]+){_NAME}:\n(?P<inner>(?P=outer)[ ]+){field}"
+                + rf"(?:(?P=inner){field})?" * (most - 1)
+            )
+            if keys
+            else None
+        )
+
+    def read(self, text: str) -> list[Uniform] | None:
+        entry_match = self._entry.match if self._entry is not None else None
+        if entry_match is None or _AWKWARD.search(text) is not None:
+            return None
+        if not text.endswith("\n"):
+            text += "\n"
+        sections: list[Uniform] = []
+        seen: set[str] = set()
+        end = len(text)
+        pos = _SKIP.match(text).end()  # type: ignore[union-attr]  # matches even nothing
+        line = text.count("\n", 0, pos) + 1
+        while pos < end:
+            header = _SECTION.match(text, pos)
+            if header is None or header[1] in seen or header[1] not in self._sections:
+                return None
+            seen.add(header[1])
+            pos, line = header.end(), line + 1
+            rows = []
+            while (found := entry_match(text, pos)) is not None:
+                rows.append(found.groups())
+                pos = found.end()
+            if not rows:
+                return None  # no resource under the section: the parser's path says why
+            section = _uniform(self._sections[header[1]], line, rows)
+            if section is None:
+                return None
+            sections.append(section)
+            line = section.lines[-1] + len(section.keys) + 1
+            skipped_to = _SKIP.match(text, pos).end()  # type: ignore[union-attr]
+            line += text.count("\n", pos, skipped_to)
+            pos = skipped_to
+        return sections if sections else None
+
+
+def _uniform(rules: _SectionRules, line: int, rows: list[tuple[Any, ...]]) -> Uniform | None:
+    """The section whose entries' lines matched as ``rows`` (its first line ``line``), if
+    its resources are alike and pass every check the event reader makes."""
+    count = len(rows)
+    skipped, outer, names, inner, *fields = zip(*rows, strict=True)
+    if outer.count(outer[0]) != count or inner.count(inner[0]) != count:
+        return None  # not keys of one mapping, or indented unlike the others
+    keys: list[str] = []
+    values: list[Sequence[str]] = []
+    for at in range(0, len(fields), 4):
+        key, plain, double, single = fields[at : at + 4]
+        if key[0] is None:
+            break
+        if key.count(key[0]) != count or key[0] in keys:
+            return None  # keys in another order, or a key twice
+        keys.append(key[0])
+        column: Sequence[str] = plain
+        if plain.count(None):
+            column = [
+                p if p is not None else d if d is not None else s
+                for p, d, s in zip(plain, double, single, strict=True)
+            ]
+        plain_values = [p for p in plain if p is not None] if plain.count(None) else plain
+        for not_text in _NOT_TEXT:
+            if any(map(not_text.match, plain_values)):
+                return None  # a number, a boolean or nothing
+        check = rules.values_ok.get(key[0])
+        if check is None or not check(column):
+            return None
+        values.append(column)
+    if len(set(names)) != count or not rules.names_ok(names) or not rules.required <= set(keys):
+        return None  # a name twice, a name or a required key wanting
+    if "password" in map(str.lower, names):
+        return None  # refused wherever it stands: is_credential_key
+    size = len(keys) + 1
+    if skipped.count("") == count:
+        lines: Sequence[int] = range(line, line + size * count, size)
+    else:
+        lines = []
+        for gap in skipped:
+            line += gap.count("\n")
+            lines.append(line)
+            line += size
+    width = len(inner[0])
+    return Uniform(
+        rules.kind,
+        names,
+        lines,
+        len(outer[0]) + 1,
+        tuple(keys),
+        tuple(values),
+        tuple(width + len(key) + 3 for key in keys),
+    )
+
+
 def _plain_mapping(event: Any) -> bool:
     """A mapping with no anchor and no tag but the standard one."""
     return (
@@ -218,11 +420,15 @@ def _compile(
         properties = body.get("properties", {})
         if not set(required) <= set(properties):
             raise _Unsupported(section)
+        names = resolve(section_schema.get("propertyNames", {"type": "string"}))
+        values = {key: resolve(value) for key, value in properties.items()}
         sections[section] = _SectionRules(
             kind=kind,
-            name_ok=_string_check(resolve(section_schema.get("propertyNames", {"type": "string"}))),
-            value_ok={key: _string_check(resolve(value)) for key, value in properties.items()},
+            name_ok=_string_check(names),
+            value_ok={key: _string_check(value) for key, value in values.items()},
             required=frozenset(required),
+            names_ok=texts_check(names),
+            values_ok={key: texts_check(value) for key, value in values.items()},
         )
     return sections
 
