@@ -94,16 +94,10 @@ class _Draft:
 
 
 class _KindPlanner:
-    def __init__(
-        self,
-        kind: ResourceKind,
-        owners: Mapping[str, str],
-        owner_names: Mapping[str, str],
-        prune: bool,
-    ) -> None:
+    def __init__(self, kind: ResourceKind, owners: Mapping[str, str], prune: bool) -> None:
         self.kind = kind
         self.owners = owners
-        self.owner_names = owner_names
+        self.owner_names: Mapping[str, str] = {}  # given with the live objects
         self.prune = prune
         self.unique = next((f.field for f in kind.fields if f.unique), None)
         self.owner_field = kind.owner.field
@@ -117,6 +111,12 @@ class _KindPlanner:
         self.problems: list[Problem] = []
         self.drafts: list[_Draft] = []
         self.wanted: dict[str, tuple[Resource, dict[str, str]]] = {}  # as ``desired`` made it
+        # made by ``prepare``
+        self.state: Mapping[str, StateEntry] = {}
+        self.state_ids: dict[str, str] = {}  # address -> lower-cased ObjectId
+        self.bound_ids: dict[str, str] = {}  # lower-cased ObjectId -> address
+        self.as_declared: set[str] = set()  # addresses bound in state as declared
+        self.managed_owners: set[str] = set()  # lower-cased owner ObjectIds
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -188,29 +188,49 @@ class _KindPlanner:
 
     # -- the plan for one kind ------------------------------------------------------------------
 
+    def prepare(self, resources: Sequence[Resource], state: Mapping[str, StateEntry]) -> None:
+        """What needs no live object: the desired values, the state's bindings, and which
+        resources are bound in state as declared."""
+        self.state = state
+        wanted = self.desired(resources)
+        self.state_ids = {address: object_id.lower() for address, (object_id, _) in state.items()}
+        self.bound_ids = {object_id: address for address, object_id in self.state_ids.items()}
+        same = self._same
+        self.as_declared = {
+            address
+            for address, (_, attributes) in wanted.items()
+            if address in state and same(state[address].attributes, attributes)
+        }
+        # Owners the manifests manage: those of declared resources (an owner whose last
+        # resource was removed is no longer managed, and its other addresses are left alone).
+        owner_of = self._owner_of
+        self.managed_owners = {owner_of(attributes) for _, attributes in wanted.values()}
+
     def plan(
-        self,
-        resources: Sequence[Resource],
-        state: Mapping[str, StateEntry],
-        live: KindIndex,
-        refresh_only: bool,
+        self, live: KindIndex, refresh_only: bool
     ) -> tuple[list[Action], list[Drift], list[Unmanaged]]:
         kind = self.kind.name
-        wanted = self.desired(resources)
+        state, wanted, state_ids, bound_ids = (
+            self.state,
+            self.wanted,
+            self.state_ids,
+            self.bound_ids,
+        )
         same = self._same
         live_by_id, live_by_unique = live.by_id, live.by_unique
 
-        state_ids = {address: object_id.lower() for address, (object_id, _) in state.items()}
-
         # 1. Drift (found in any order, listed by address).
         drift: list[Drift] = []
+        changed_or_gone: set[str] = set()  # addresses
         for address, bound in state.items():
             obj = live_by_id.get(state_ids[address])
             if obj is None:
+                changed_or_gone.add(address)
                 drift.append(
                     Drift(address, kind, bound.object_id, "deleted", dict(bound.attributes), None)
                 )
             elif not same(bound.attributes, obj.attributes):
+                changed_or_gone.add(address)
                 after = self._managed(obj.attributes)
                 drift.append(
                     Drift(
@@ -225,8 +245,9 @@ class _KindPlanner:
                 )
 
         drift.sort(key=lambda d: d.address)
-        bound_ids = {object_id: address for address, object_id in state_ids.items()}
-        claimed: set[str] = set()  # ObjectIds (lower) some resource keeps, adopts or moves to
+        # Bound, live and as declared (as in state, and live as in state): nothing to do.
+        settled = self.as_declared - changed_or_gone
+        claimed: set[str] = set()  # ObjectIds (lower) some resource adopts or moves to
 
         # 2. Renames: state entries no manifest declares, matched to new resources.
         orphans = {a: b for a, b in state.items() if a not in wanted}
@@ -247,11 +268,13 @@ class _KindPlanner:
 
         # 3. Declared resources.
         for address, (resource, attributes) in wanted.items():
+            if address in settled:
+                continue  # the common case (its object is bound: not unmanaged)
             bound_id = state_ids.get(address)
             obj = live_by_id.get(bound_id) if bound_id is not None else None
             if bound_id is not None and obj is not None and same(obj.attributes, attributes):
                 claimed.add(bound_id)
-                continue  # bound, live, and as declared: the common case, nothing to do
+                continue  # bound and live as declared, though not as in state
             bound_now = state.get(address)
             source = resource.source.line_ref
             after = self._managed(attributes)
@@ -394,12 +417,11 @@ class _KindPlanner:
                 )
 
         # 5. Unmanaged objects of managed owners.
-        # Owners the manifests manage: those of declared resources (an owner whose last
-        # resource was removed is no longer managed, and its other addresses are left alone).
-        managed_owners = {self._owner_of(attributes) for _, attributes in wanted.values()}
+        managed_owners = self.managed_owners
         unmanaged: list[Unmanaged] = []
-        for object_id, item in live_by_id.items():
-            if object_id in bound_ids or object_id in claimed:
+        loose = live_by_id.keys() - bound_ids.keys() - claimed  # (in C: usually none)
+        for object_id, item in live_by_id.items() if loose else ():
+            if object_id not in loose:
                 continue
             owner = self._owner_of(item.attributes)
             if owner not in managed_owners:
@@ -653,6 +675,82 @@ def _with_dependencies(actions: Sequence[Action], keys: Collection[str]) -> list
     return [a for a in actions if a.key in wanted]
 
 
+class PreparedPlan:
+    """The part of a plan that needs no live object (``prepare_plan``), so that it can be
+    made while the server is still being read; ``finish_plan`` makes the plan of it, once."""
+
+    def __init__(self, planners: Sequence[_KindPlanner], prune: bool) -> None:
+        self.planners = tuple(planners)
+        self.prune = prune
+
+
+def prepare_plan(
+    kinds: Sequence[ResourceKind],
+    resources: Sequence[Resource],
+    state: Mapping[str, StateEntry],
+    *,
+    owners: Mapping[str, str],
+    prune: bool = False,
+) -> PreparedPlan:
+    """The first half of ``make_plan``: what the resources, the state and the owners give."""
+    planners = []
+    for kind in kinds:
+        prefix = f"{kind.name}."
+        planner = _KindPlanner(kind, owners, prune)
+        # Checked in C first: with one kind, everything is usually of it.
+        kind_resources = (
+            resources
+            if all(map(eq, map(attrgetter("kind"), resources), repeat(kind.name)))
+            else [r for r in resources if r.kind == kind.name]
+        )
+        kind_state = (
+            state
+            if all(map(methodcaller("startswith", prefix), state))
+            else {a: b for a, b in state.items() if a.startswith(prefix)}
+        )
+        planner.prepare(kind_resources, kind_state)
+        planners.append(planner)
+    return PreparedPlan(planners, prune)
+
+
+def finish_plan(
+    prepared: PreparedPlan,
+    live: Sequence[LiveObject],
+    *,
+    owner_names: Mapping[str, str] | None = None,
+    refresh_only: bool = False,
+    targets: Collection[str] = (),
+    live_index: Mapping[str, KindIndex] | None = None,
+) -> Plan:
+    """The second half of ``make_plan``: the plan, with the live objects."""
+    actions: list[Action] = []
+    drift: list[Drift] = []
+    unmanaged: list[Unmanaged] = []
+    problems: list[Problem] = []
+    kinds = [planner.kind for planner in prepared.planners]
+    if live_index is None:
+        live_index = index_live(kinds, live)
+    for planner in prepared.planners:
+        planner.owner_names = owner_names or {}
+        kind_actions, kind_drift, kind_unmanaged = planner.plan(
+            live_index[planner.kind.name], refresh_only
+        )
+        problems.extend(planner.problems)
+        actions.extend(kind_actions)
+        drift.extend(kind_drift)
+        unmanaged.extend(kind_unmanaged)
+    if problems:
+        raise PlanError(_problem_text(problems))
+    if targets:
+        # As Terraform's -target: only the targeted resources (and what they depend on)
+        # are refreshed, so drift elsewhere is neither shown nor written into state.
+        actions = _with_dependencies(actions, targets)
+        kept = set(targets) | {a.address for a in actions if a.address}
+        kept |= {a.moved_from for a in actions if a.moved_from}
+        drift = [d for d in drift if d.address in kept]
+    return Plan(tuple(actions), tuple(drift), tuple(unmanaged), refresh_only, prepared.prune)
+
+
 def make_plan(
     kinds: Sequence[ResourceKind],
     resources: Sequence[Resource],
@@ -672,46 +770,15 @@ def make_plan(
     ``live_index`` is ``index_live(kinds, live)`` when the caller made it already.
 
     Raises ``PlanError`` listing every problem (unknown alias, conflict) with its place."""
-    actions: list[Action] = []
-    drift: list[Drift] = []
-    unmanaged: list[Unmanaged] = []
-    problems: list[Problem] = []
-    if live_index is None:
-        live_index = index_live(kinds, live)
-    for kind in kinds:
-        prefix = f"{kind.name}."
-        planner = _KindPlanner(kind, owners, owner_names or {}, prune)
-        # Checked in C first: with one kind, everything is usually of it.
-        kind_resources = (
-            resources
-            if all(map(eq, map(attrgetter("kind"), resources), repeat(kind.name)))
-            else [r for r in resources if r.kind == kind.name]
-        )
-        kind_state = (
-            state
-            if all(map(methodcaller("startswith", prefix), state))
-            else {a: b for a, b in state.items() if a.startswith(prefix)}
-        )
-        kind_actions, kind_drift, kind_unmanaged = planner.plan(
-            kind_resources,
-            kind_state,
-            live_index[kind.name],
-            refresh_only,
-        )
-        problems.extend(planner.problems)
-        actions.extend(kind_actions)
-        drift.extend(kind_drift)
-        unmanaged.extend(kind_unmanaged)
-    if problems:
-        raise PlanError(_problem_text(problems))
-    if targets:
-        # As Terraform's -target: only the targeted resources (and what they depend on)
-        # are refreshed, so drift elsewhere is neither shown nor written into state.
-        actions = _with_dependencies(actions, targets)
-        kept = set(targets) | {a.address for a in actions if a.address}
-        kept |= {a.moved_from for a in actions if a.moved_from}
-        drift = [d for d in drift if d.address in kept]
-    return Plan(tuple(actions), tuple(drift), tuple(unmanaged), refresh_only, prune)
+    prepared = prepare_plan(kinds, resources, state, owners=owners, prune=prune)
+    return finish_plan(
+        prepared,
+        live,
+        owner_names=owner_names,
+        refresh_only=refresh_only,
+        targets=targets,
+        live_index=live_index,
+    )
 
 
 def _problem_text(problems: Sequence[Problem]) -> str:

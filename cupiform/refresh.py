@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from operator import methodcaller
 from typing import TYPE_CHECKING
 
@@ -36,11 +37,16 @@ def list_live(client: CupiClient, kinds: Sequence[ResourceKind]) -> tuple[LiveOb
     for kind in kinds:
         # The managed fields, and the owner fields of other kinds, to name such owners.
         fields = (*kind.state_attributes, *(name for name, _ in kind.owner.other_fields))
-        for item in client.list_all(kind.collection, fields=fields):
-            object_id = item.pop("ObjectId")
-            # tuple.__new__: what LiveObject(...) calls, minus a Python-level call per object
-            live.append(tuple.__new__(LiveObject, (kind.name, object_id, item)))
+        items = client.list_all(kind.collection, fields=fields)
+        # In C, object after object: what LiveObject(kind, ObjectId, the other fields) does.
+        object_ids = map(methodcaller("pop", "ObjectId"), items)
+        records = zip(repeat(kind.name), object_ids, items)
+        live.extend(map(tuple.__new__, repeat(LiveObject), records))
     return tuple(live)
+
+
+_alias = methodcaller("get", "Alias", "")
+_object_id = methodcaller("get", "ObjectId", "")
 
 
 @dataclass(frozen=True)
@@ -53,14 +59,16 @@ class UserDirectory:
 
     @classmethod
     def of(cls, users: Iterable[Item]) -> UserDirectory:
-        ids: dict[str, str] = {}
-        aliases: dict[str, str] = {}
-        for user in users:
-            alias, object_id = user.get("Alias"), user.get("ObjectId")
-            if alias and object_id:
-                ids[alias.lower()] = object_id
-                aliases[object_id.lower()] = alias
-        return cls(ids, aliases)
+        # In C, user after user (a large directory is 100,000 of them)
+        listed = list(users)
+        aliases, object_ids = list(map(_alias, listed)), list(map(_object_id, listed))
+        if "" in aliases or "" in object_ids:  # a user without either is left out
+            kept = [(a, o) for a, o in zip(aliases, object_ids, strict=True) if a and o]
+            aliases, object_ids = [a for a, _ in kept], [o for _, o in kept]
+        return cls(
+            dict(zip(map(str.lower, aliases), object_ids, strict=True)),
+            dict(zip(map(str.lower, object_ids), aliases, strict=True)),
+        )
 
 
 def list_directory(client: CupiClient, collection: Collection) -> UserDirectory:
@@ -75,15 +83,29 @@ def refresh(
     live: Sequence[LiveObject] | None = None,
     directories: Mapping[str, Callable[[], UserDirectory | None]] | None = None,
 ) -> Refreshed:
-    """Live objects (listed here unless ``live`` is given) and the owners ``resources`` name.
+    """Live objects (listed here unless ``live`` is given) and the owners: those
+    ``resources`` name (``resolve_owners``), and those of objects holding a value some
+    resource wants (``name_holders``)."""
+    if live is None:
+        live = list_live(client, kinds)
+    owners, owner_names = resolve_owners(client, kinds, resources, directories)
+    name_holders(client, kinds, resources, live, owner_names)
+    return Refreshed(tuple(live), owners, owner_names)
+
+
+def resolve_owners(
+    client: CupiClient,
+    kinds: Sequence[ResourceKind],
+    resources: Sequence[Resource],
+    directories: Mapping[str, Callable[[], UserDirectory | None]] | None = None,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The owners ``resources`` name by alias: lower-cased aliases to ObjectIds, and
+    lower-cased ObjectIds to aliases (for messages).
 
     Aliases are resolved as ``find_users_by_alias`` does: a query each when few, else one
     listing of every user, which then names every owner, not only those the manifests
     name. ``directories`` (by the owner collection's path) give such listings begun
     earlier, or None when none was begun."""
-    if live is None:
-        live = list_live(client, kinds)
-
     owners: dict[str, str] = {}
     owner_names: dict[str, str] = {}
     for kind in kinds:
@@ -99,9 +121,18 @@ def refresh(
         for alias, user in client.find_users_by_alias(aliases, collection).items():
             owners[alias] = user["ObjectId"]
             owner_names[user["ObjectId"].lower()] = user["Alias"]
+    return owners, owner_names
 
-    # Name the owners of objects that hold a value some resource wants, for the messages
-    # about conflicts: a few lookups at most.
+
+def name_holders(
+    client: CupiClient,
+    kinds: Sequence[ResourceKind],
+    resources: Sequence[Resource],
+    live: Sequence[LiveObject],
+    owner_names: dict[str, str],
+) -> None:
+    """Add to ``owner_names`` the owners of live objects that hold a value some resource
+    wants, for the messages about conflicts: a few lookups at most."""
     for kind in kinds:
         field = kind.owner.field
         held = [obj.attributes for obj in live if obj.kind == kind.name]
@@ -133,4 +164,3 @@ def refresh(
             except NotFoundError:
                 continue
             owner_names[owner_id.lower()] = user.get("Alias", owner_id)
-    return Refreshed(tuple(live), owners, owner_names)

@@ -19,8 +19,16 @@ from cupiform.manifest import load_manifest_files, load_manifests
 from cupiform.model import ManifestSet
 from cupiform.offload import ManifestReader, can_offload
 from cupiform.plan import LiveObject, Plan
-from cupiform.planner import KindIndex, index_live, make_plan
-from cupiform.refresh import Refreshed, UserDirectory, list_directory, list_live, refresh
+from cupiform.planner import KindIndex, finish_plan, index_live, make_plan, prepare_plan
+from cupiform.refresh import (
+    Refreshed,
+    UserDirectory,
+    list_directory,
+    list_live,
+    name_holders,
+    refresh,
+    resolve_owners,
+)
 from cupiform.resources.base import Collection
 from cupiform.resources.kinds import KINDS, resolve_address
 from cupiform.state import State, StateBackend, load_state, open_backend
@@ -249,25 +257,25 @@ def planned(
                 reader.result()  # refused manifests are reported first
                 raise
             manifests = reader.result()
-            live, live_index = listing.result()
-            refreshed = refresh(
-                client,
-                KINDS,
-                () if destroy else manifests.resources,
-                live,
-                {path: begun.result for path, begun in early.items()},
+            project = Project(config, manifests, backend)
+            addresses = resolve_targets(targets, project, state)
+            resources = () if destroy else manifests.resources
+            owners, owner_names = resolve_owners(
+                client, KINDS, resources, {path: begun.result for path, begun in early.items()}
             )
             for begun in early.values():
                 begun.finish()  # if unused: it must not read on while apply writes
-            project = Project(config, manifests, backend)
-            plan = plan_project(
-                project,
-                state,
-                client,
+            prepared = prepare_plan(
+                KINDS, resources, state.resources, owners=owners, prune=config.prune and not destroy
+            )
+            live, live_index = listing.result()
+            name_holders(client, KINDS, resources, live, owner_names)
+            plan = finish_plan(
+                prepared,
+                live,
+                owner_names=owner_names,
                 refresh_only=refresh_only,
-                targets=targets,
-                destroy=destroy,
-                refreshed=refreshed,
+                targets=addresses,
                 live_index=live_index,
             )
             resume()

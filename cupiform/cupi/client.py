@@ -19,6 +19,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import methodcaller
 from types import TracebackType
 from typing import Self
 from urllib.parse import quote
@@ -117,6 +118,9 @@ def _describe(error: BaseException) -> str:
     return text or type(error).__name__
 
 
+_object_id = methodcaller("get", "ObjectId", "")
+
+
 class CupiClient:
     """Talks to one CUPI server for the whole run.
 
@@ -200,35 +204,31 @@ class CupiClient:
 
         The walk ends at a short page, once ``total`` objects are in hand, or at a page that
         brings nothing new; objects that shift between pages while the server changes are
-        kept once (by ObjectId).
+        kept once (by ObjectId, where first seen, as last seen).
         """
         if query is not None:
             query.check(collection)
         if fields is not None and "ObjectId" not in fields:
             fields = ("ObjectId", *fields)
         size = self.settings.page_size
-        found: list[Item] = []
-        seen: set[str] = set()
+        found: dict[object, Item] = {}  # by lower-cased ObjectId
         page = 1
         while True:
             listing = self._listing(
                 collection, query, rows_per_page=size, page_number=page, fields=fields
             )
-            new = 0
-            for item in listing.items:
-                key = item.get("ObjectId", "").lower()
-                if key and key in seen:
-                    continue
-                if key:
-                    seen.add(key)
-                found.append(item)
-                new += 1
-            if len(listing.items) < size or new == 0:
+            # (in C: a large listing is 100 pages of 1,000 objects)
+            keys: list[object] = list(map(str.lower, map(_object_id, listing.items)))
+            if "" in keys:  # an object without an ObjectId (no server sends one) is kept
+                keys = [key or object() for key in keys]
+            before = len(found)
+            found.update(zip(keys, listing.items, strict=True))
+            if len(listing.items) < size or len(found) == before:
                 break
             if listing.total is not None and len(found) >= listing.total:
                 break
             page += 1
-        return found
+        return list(found.values())
 
     def count(self, collection: Collection, query: Query | None = None) -> int:
         """How many objects of ``collection`` (match ``query``), in one request."""

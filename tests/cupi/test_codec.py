@@ -290,3 +290,56 @@ def test_both_formats_round_trip_to_the_same_values(fields: dict[str, str]) -> N
     for wire_format, kind in (("json", JSON), ("xml", XML)):
         body = encode_object(fields, wire_format, USERS)
         assert decode_object(body, kind, USERS) == fields
+
+
+# -- a page at a time ----------------------------------------------------------------------------
+
+_KEYS = st.sampled_from(["ObjectId", "SmtpAddress", "ObjectGlobalUserObjectId", "URI", "Extra"])
+_VALUES = st.one_of(st.text(max_size=3), st.integers(), st.booleans(), st.none())
+_PAGES = st.lists(
+    st.one_of(
+        st.dictionaries(_KEYS, st.text(max_size=3), max_size=5),  # usually all text
+        st.dictionaries(_KEYS, _VALUES, max_size=5),
+    ),
+    max_size=6,
+)
+_PROJECTIONS = st.one_of(
+    st.none(), st.lists(_KEYS, unique=True, max_size=4).map(lambda keys: ("ObjectId", *keys))
+)
+
+
+@given(page=_PAGES, fields=_PROJECTIONS)
+def test_a_page_decodes_to_its_items_decoded_one_by_one(
+    page: list[dict[str, object]], fields: tuple[str, ...] | None
+) -> None:
+    """Pages of alike items are decoded a page at a time in C: the same items, fields in
+    the same order, as decoding each item alone (one item alone is its own page)."""
+    whole = decode_listing(
+        _json({"@total": str(len(page)), "SmtpProxyAddress": page}), JSON, ADDRESSES, fields
+    )
+    one_by_one = [
+        decode_listing(_json({"@total": "1", "SmtpProxyAddress": [item]}), JSON, ADDRESSES, fields)
+        for item in page
+    ]
+    assert whole.items == tuple(item for listing in one_by_one for item in listing.items)
+    for decoded, alone in zip(
+        whole.items, (listing.items[0] for listing in one_by_one), strict=True
+    ):
+        assert list(decoded) == list(alone)
+
+
+def test_a_page_of_alike_items_keeps_only_the_fields_asked_for() -> None:
+    listing = decode_listing(
+        _json({"@total": "2", "SmtpProxyAddress": [A, B]}),
+        JSON,
+        ADDRESSES,
+        ("ObjectId", "SmtpAddress", "Nope"),
+    )
+    assert listing.items == (
+        {"ObjectId": "a1", "SmtpAddress": "a@example.com"},
+        {"ObjectId": "b2", "SmtpAddress": "b@x.com"},
+    )
+    one_field = decode_listing(
+        _json({"@total": "2", "SmtpProxyAddress": [A, B]}), JSON, ADDRESSES, ("ObjectId",)
+    )
+    assert one_field.items == ({"ObjectId": "a1"}, {"ObjectId": "b2"})

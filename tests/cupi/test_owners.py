@@ -77,3 +77,19 @@ def test_a_listing_begun_early_is_not_used_for_a_few_aliases(inprocess: Server) 
         "mary": few.owners["mary"],
         "ops.team": few.owners["ops.team"],
     }
+
+
+def test_a_directory_names_users_by_alias_and_by_object_id_without_case() -> None:
+    directory = UserDirectory.of(
+        [
+            {"Alias": "JDoe", "ObjectId": "ID-1"},
+            {"Alias": "mary", "ObjectId": "id-2"},
+            {"Alias": "", "ObjectId": "id-3"},  # no alias: left out
+            {"ObjectId": "id-4"},
+            {"Alias": "ghost"},  # no ObjectId: left out
+            {"Alias": "jdoe", "ObjectId": "id-5"},  # the same alias in another case: the last
+        ]
+    )
+    assert directory.ids == {"jdoe": "id-5", "mary": "id-2"}
+    assert directory.aliases == {"id-1": "JDoe", "id-2": "mary", "id-5": "jdoe"}
+    assert UserDirectory.of([]) == UserDirectory({}, {})
