@@ -1,18 +1,22 @@
-"""Reading large manifests in a child process, while this one reads the server and state.
+"""Reading large manifests, and the state, in a child process, while this one reads the
+server.
 
 Planning a large project is CPU work under one interpreter lock: the manifests (YAML and
-their checks), the state, the server's pages. The manifests need nothing but their files,
-so on a machine with ``fork`` a child reads them on another core and hands the resources
-back as plain tuples (``marshal``), which this process turns into ``Resource`` values.
+their checks), the state, the server's pages. The manifests and the state need nothing but
+their files, so on a machine with ``fork`` a child decodes the state, then reads the
+manifests, on another core, and hands each back as plain columns (``marshal``), which this
+process turns into ``State`` and ``Resource`` values.
 
-Only the result crosses: resources, or the problems that refuse them (raised here as the
-same ``ManifestError``). Anything else (a bug, a child killed or gone) makes this process
-read the manifests itself, so the outcome never depends on the child. The child must be
-forked before any thread, connection or lock exists: a child outliving a parent that was
-killed outright would otherwise hold the state lock while it reads. It leaves by
-``os._exit`` (no cleanup of what it inherited), dies at Ctrl-C with its parent, and is
-ended and reaped whenever the parent stops waiting for it.
-"""
+Only results cross: the state with the digest of the bytes it was decoded from (this
+process takes it only for the very bytes it reads under the lock: see
+``FileStateBackend.decode_elsewhere``), and the resources, or the problems that refuse them
+(raised here as the same ``ManifestError``). A state the child could not use, and anything
+else (a bug, a child killed or gone), leaves the work to this process, so the outcome
+never depends on the child. The child must be forked before any thread, connection or
+lock exists: a child outliving a parent that was killed outright would otherwise hold the
+state lock while it reads. It leaves by ``os._exit`` (no cleanup of what it inherited),
+dies at Ctrl-C with its parent, and is ended and reaped whenever the parent stops waiting
+for it."""
 
 from __future__ import annotations
 
@@ -28,6 +32,8 @@ from typing import Any
 
 from cupiform.errors import ManifestError, Problem
 from cupiform.model import ManifestSet, Owner, Resource, Source
+from cupiform.state.backend import DecodedState
+from cupiform.state.document import state_columns, state_from_columns
 
 # Below this many bytes of manifests, forking costs more than it saves.
 OFFLOAD_MIN_BYTES = 512 * 1024
@@ -54,14 +60,24 @@ def can_offload(files: Sequence[tuple[Path, str]]) -> bool:
 
 
 class ManifestReader:
-    """The manifests, being read by ``load`` in a child (or here, when no child is used).
+    """The manifests, being read by ``load`` in a child (or here, when no child is used),
+    and the state, decoded there by ``state`` first, if given (``state()``).
 
     Made before any thread starts; ``result()`` waits for the resources."""
 
-    def __init__(self, load: _Loader, offload: bool) -> None:
+    def __init__(
+        self,
+        load: _Loader,
+        offload: bool,
+        *,
+        state: Callable[[], DecodedState | None] | None = None,
+    ) -> None:
         self._load = load
+        self._decode_state = state
         self._pid: int | None = None
-        self._chunks: list[bytes] = []
+        self._frames: list[bytes] = []  # what the child sent: the state, the manifests
+        self._arrived = threading.Condition()
+        self._drained = False
         self._reader: threading.Thread | None = None
         self._outcome: ManifestSet | list[Problem] | None = None
         if offload:
@@ -77,7 +93,7 @@ class ManifestReader:
             return
         if pid == 0:  # the child
             os.close(read_end)
-            _child(self._load, write_end)
+            _child((self._state_job, self._manifests_job), write_end)
         os.close(write_end)
         self._pid = pid
         self._reader = threading.Thread(
@@ -85,30 +101,78 @@ class ManifestReader:
         )
         self._reader.start()
 
+    def _state_job(self) -> Any:
+        decoded = self._decode_state() if self._decode_state is not None else None
+        return None if decoded is None else (decoded[0], state_columns(decoded[1]))
+
+    def _manifests_job(self) -> Any:
+        try:
+            return ("resources", _encode(self._load()))
+        except ManifestError as error:
+            return ("problems", [(p.file, p.line, p.column, p.message) for p in error.problems])
+
     def _drain(self, fd: int) -> None:
-        with os.fdopen(fd, "rb") as pipe:
-            while chunk := pipe.read(1 << 20):
-                self._chunks.append(chunk)
+        """Read the child's frames (a length, then that many bytes) as they come."""
+        try:
+            with os.fdopen(fd, "rb") as pipe:
+                while len(header := pipe.read(8)) == 8:
+                    size = int.from_bytes(header, "little")
+                    frame = pipe.read(size)
+                    if len(frame) != size:
+                        break  # the child died while writing it
+                    with self._arrived:
+                        self._frames.append(frame)
+                        self._arrived.notify_all()
+        finally:
+            with self._arrived:
+                self._drained = True
+                self._arrived.notify_all()
+
+    def _frame(self, index: int) -> Any:
+        """What the child sent ``index``-th, or None when it sent no such thing."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self._frames) > index or self._drained)
+            frame = self._frames[index] if len(self._frames) > index else None
+        try:
+            return marshal.loads(frame) if frame is not None else None
+        except (EOFError, ValueError, TypeError):
+            return None
 
     @property
     def offloaded(self) -> bool:
         """Whether a child reads them (else ``result`` reads them here)."""
         return self._reader is not None
 
+    def state(self) -> DecodedState | None:
+        """The state the child decoded, with the digest of the bytes it decoded; None
+        when it did not (no child, no state, or one to refuse: ``read`` says why)."""
+        if self._reader is None:
+            return None
+        try:
+            digest, columns = self._frame(0)
+            return digest, state_from_columns(columns)
+        except (TypeError, ValueError):
+            return None
+
     def result(self) -> ManifestSet:
         """The manifests; ``ManifestError`` when they are refused."""
         if self._reader is None:
             return self._load()
         if self._outcome is None:
-            self._reader.join()
-            pid, self._pid = self._pid, None
-            _, status = os.waitpid(pid, 0) if pid is not None else (0, 1)
-            decoded = _decode(b"".join(self._chunks)) if status == 0 else None
-            self._chunks.clear()
+            decoded = _decode(self._frame(1))
+            self._reap()
             self._outcome = decoded if decoded is not None else self._read_here()
         if isinstance(self._outcome, ManifestSet):
             return self._outcome
         raise ManifestError(list(self._outcome))
+
+    def _reap(self) -> None:
+        """Wait for the child, which leaves once it has sent everything."""
+        if self._reader is not None:
+            self._reader.join()
+        pid, self._pid = self._pid, None
+        if pid is not None:
+            os.waitpid(pid, 0)
 
     def _read_here(self) -> ManifestSet | list[Problem]:
         """The child failed (a bug, or killed): read them here, to the same end."""
@@ -128,22 +192,22 @@ class ManifestReader:
                 pass
 
 
-def _child(load: _Loader, fd: int) -> None:
-    """Read, send, leave: never returns."""
+def _child(jobs: Sequence[Callable[[], Any]], fd: int) -> None:
+    """Do each job, send what it gives (a frame each), leave: never returns."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the child with the parent
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     code = 0
     try:
-        payload: tuple[str, Any]
-        try:
-            payload = ("resources", _encode(load()))
-        except ManifestError as error:
-            problems = [(p.file, p.line, p.column, p.message) for p in error.problems]
-            payload = ("problems", problems)
-        data = marshal.dumps(payload)
         with os.fdopen(fd, "wb") as pipe:
-            pipe.write(data)
-    except BaseException:  # the parent then reads them itself, and reports
+            for job in jobs:
+                try:
+                    data = marshal.dumps(job())
+                except Exception:
+                    data = marshal.dumps(None)
+                pipe.write(len(data).to_bytes(8, "little"))
+                pipe.write(data)
+                pipe.flush()
+    except BaseException:  # the parent then does it all itself, and reports
         code = 1
     finally:
         os._exit(code)
@@ -172,10 +236,10 @@ def _encode(manifests: ManifestSet) -> tuple[Any, ...]:
     )
 
 
-def _decode(data: bytes) -> ManifestSet | list[Problem] | None:
+def _decode(payload: Any) -> ManifestSet | list[Problem] | None:
     try:
-        kind, body = marshal.loads(data)
-    except (EOFError, ValueError, TypeError):
+        kind, body = payload
+    except (ValueError, TypeError):
         return None
     if kind == "problems":
         return [Problem(*fields) for fields in body]

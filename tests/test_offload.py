@@ -14,13 +14,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from cupiform.errors import ManifestError, Problem
+import cupiform.state.backend as backend_module
+from cupiform.errors import ManifestError, Problem, StateError
 from cupiform.manifest import load_manifest_files
 from cupiform.model import ManifestSet
 from cupiform.offload import OFFLOAD_MIN_BYTES, ManifestReader, can_offload
+from cupiform.state import FileStateBackend, State, StateEntry
+from cupiform.state.document import decode_state, encode_state
 
 LINUX = sys.platform.startswith("linux")
 fork_only = pytest.mark.skipif(not LINUX, reason="manifests are offloaded only on Linux (fork)")
@@ -618,3 +622,96 @@ def test_a_large_refusal_is_the_same_offloaded_or_not(tmp_path: Path) -> None:
         "smtp_proxy_address.user00042-work at manifests/part0.yaml:129:14"
     ) in offloaded.stderr
     assert "Traceback" not in offloaded.stderr
+
+
+# The state, decoded by the child before the manifests
+
+
+def _stored_state(path: Path, serial: int) -> State:
+    state = State(
+        "6b1f0b3e-7a53-4a8e-9d55-0d9c7f3c2e11",
+        serial,
+        "https://cuc.example.com:8443",
+        {
+            f"smtp_proxy_address.r{number}": StateEntry(
+                f"00000000-0000-4000-8000-{number:012d}",
+                {"ObjectGlobalUserObjectId": JDOE, "SmtpAddress": f"r{number}@example.com"},
+            )
+            for number in range(serial * 3)
+        },
+    )
+    path.write_bytes(encode_state(state))
+    return state
+
+
+@contextlib.contextmanager
+def _decoded_by_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[FileStateBackend, ManifestReader, list[bytes]]]:
+    """A file backend whose next read may take the state a child decoded, and what this
+    process decoded itself (the child's own decoding is counted in the child only)."""
+    decoded_here: list[bytes] = []
+
+    def counted(data: bytes, location: str, schema: Any) -> State:
+        decoded_here.append(data)
+        return decode_state(data, location, schema)
+
+    monkeypatch.setattr(backend_module, "decode_state", counted)
+    files = _write(tmp_path, VALID)
+    backend = FileStateBackend(tmp_path / "state.json", "state.json")
+    reader = ManifestReader(
+        lambda: load_manifest_files(files), offload=True, state=backend.decode_file
+    )
+    backend.decode_elsewhere(reader.state)
+    try:
+        yield backend, reader, decoded_here
+    finally:
+        reader.close()
+    assert _children() == []
+
+
+@fork_only
+def test_the_state_the_child_decoded_is_taken_for_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored = _stored_state(tmp_path / "state.json", serial=2)
+    with _decoded_by_child(tmp_path, monkeypatch) as (backend, reader, decoded_here):
+        assert backend.read() == stored
+        assert decoded_here == []  # not decoded here: the child's was taken
+        assert reader.result() == load_manifest_files(_write(tmp_path, VALID))
+
+
+@fork_only
+def test_a_state_changed_since_the_child_read_it_is_decoded_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _stored_state(tmp_path / "state.json", serial=2)
+    with _decoded_by_child(tmp_path, monkeypatch) as (backend, reader, decoded_here):
+        assert reader.state() is not None  # the child has decoded the first
+        newer = _stored_state(tmp_path / "state.json", serial=3)
+        assert backend.read() == newer
+        assert len(decoded_here) == 1
+
+
+@fork_only
+@pytest.mark.parametrize("text", ["{not json\n", '{"format_version": 99}\n', ""])
+def test_a_state_the_child_could_not_use_is_refused_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    (tmp_path / "state.json").write_text(text)
+    here = FileStateBackend(tmp_path / "state.json", "state.json")
+    with pytest.raises(StateError) as expected:
+        here.read()
+    with _decoded_by_child(tmp_path, monkeypatch) as (backend, reader, decoded_here):
+        assert reader.state() is None
+        with pytest.raises(StateError) as refused:
+            backend.read()
+        assert str(refused.value) == str(expected.value)
+        assert len(decoded_here) == 1
+
+
+@fork_only
+def test_no_state_file_is_no_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with _decoded_by_child(tmp_path, monkeypatch) as (backend, reader, _):
+        assert reader.state() is None
+        assert backend.read() is None

@@ -31,7 +31,7 @@ from cupiform.refresh import (
 )
 from cupiform.resources.base import Collection
 from cupiform.resources.kinds import KINDS, resolve_address
-from cupiform.state import State, StateBackend, load_state, open_backend
+from cupiform.state import FileStateBackend, State, StateBackend, load_state, open_backend
 
 if TYPE_CHECKING:
     # The client (and httpx) is imported once the manifests' child is forked: the child
@@ -237,9 +237,16 @@ def planned(
     with _collection_paused() as resume:
         # Forked before any thread, connection or lock exists: a child that outlived its
         # parent (killed outright) must not hold the state lock.
+        # The child decodes the state too (this process takes it if it decoded the bytes
+        # read here under the lock), then reads the manifests.
+        file_backend = backend if isinstance(backend, FileStateBackend) else None
         reader = ManifestReader(
-            lambda: load_manifest_files(files, KINDS, glob_problems), offload=can_offload(files)
+            lambda: load_manifest_files(files, KINDS, glob_problems),
+            offload=can_offload(files),
+            state=file_backend.decode_file if file_backend is not None else None,
         )
+        if file_backend is not None:
+            file_backend.decode_elsewhere(reader.state)
         from cupiform.connect import open_client
 
         with (

@@ -8,7 +8,9 @@ methods, chosen in ``open_backend``.
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
@@ -66,6 +68,7 @@ class FileStateBackend:
         self._on_disk: _Fingerprint | None = None
         self._version: tuple[str, int] | None = None  # lineage and serial on disk
         self._lines: EncodedLines = {}  # entries encoded by earlier writes, for the next
+        self._elsewhere: Callable[[], DecodedState | None] | None = None
 
     @property
     def location(self) -> str:
@@ -88,11 +91,35 @@ class FileStateBackend:
         except OSError as error:
             raise StateError(f"cannot read the state {self._location}: {error.strerror}") from None
         else:
-            state = decode_state(data, self._location, self._schema)
+            state = self._decoded_elsewhere(data) or decode_state(
+                data, self._location, self._schema
+            )
         self._read_once = True
         self._on_disk = fingerprint
         self._version = (state.lineage, state.serial) if state else None
         return state
+
+    def decode_elsewhere(self, decoded: Callable[[], DecodedState | None]) -> None:
+        """Let the next ``read`` take the state ``decoded`` gives (``decode_file`` run
+        elsewhere, a child process say), when it was decoded from the very bytes read."""
+        self._elsewhere = decoded
+
+    def _decoded_elsewhere(self, data: bytes) -> State | None:
+        elsewhere, self._elsewhere = self._elsewhere, None
+        decoded = elsewhere() if elsewhere is not None else None
+        if decoded is None or decoded[0] != _digest(data):
+            return None
+        return decoded[1]
+
+    def decode_file(self) -> DecodedState | None:
+        """The state in the file, decoded as ``read`` does, with the digest of the bytes it
+        was decoded from; None when there is none, or when ``read`` has something to
+        report (then ``read`` reports it)."""
+        try:
+            data = self.path.read_bytes()
+            return _digest(data), decode_state(data, self._location, self._schema)
+        except (OSError, StateError):
+            return None
 
     def write(self, state: State) -> State:
         if not self._read_once:
@@ -124,6 +151,14 @@ class FileStateBackend:
 
     def clear_stale_lock(self) -> LockInfo | None:
         return clear_stale_lock(self.lock_path, self._location)
+
+
+# The state decoded elsewhere, with the digest of the bytes it was decoded from.
+DecodedState = tuple[bytes, State]
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.sha1(data, usedforsecurity=False).digest()
 
 
 def _fingerprint(path: Path) -> _Fingerprint:

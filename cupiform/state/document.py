@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from itertools import repeat
 from typing import Any, NamedTuple
 
 from cupiform.errors import StateCorruptError, StateMismatchError
@@ -155,6 +156,29 @@ def decode_state(data: bytes, location: str, schema: Schema) -> State:
             for address, entry in document["resources"].items()
         },
     )
+
+
+StateColumns = tuple[str, int, str, list[str], list[str], list[Mapping[str, str]]]
+
+
+def state_columns(state: State) -> StateColumns:
+    """``state`` as plain columns (for ``marshal``, to cross from a child process)."""
+    resources = state.resources
+    return (
+        state.lineage,
+        state.serial,
+        state.server,
+        list(resources),
+        [entry.object_id for entry in resources.values()],
+        [dict(entry.attributes) for entry in resources.values()],
+    )
+
+
+def state_from_columns(columns: StateColumns) -> State:
+    """The state ``state_columns`` gave these columns of."""
+    lineage, serial, server, addresses, object_ids, attributes = columns
+    entries = map(tuple.__new__, repeat(StateEntry), zip(object_ids, attributes, strict=True))
+    return State(lineage, serial, server, dict(zip(addresses, entries, strict=True)))
 
 
 def state_schema() -> Schema:
