@@ -336,7 +336,9 @@ def _uniform(rules: _SectionRules, line: int, rows: list[tuple[Any, ...]]) -> Un
     for at in range(0, len(fields), 4):
         key, plain, double, single = fields[at : at + 4]
         if key[0] is None:
-            break
+            if key.count(None) != count:
+                return None  # some resources have more keys than the first
+            break  # (a resource with no line for this key has none for the next)
         if key.count(key[0]) != count or key[0] in keys:
             return None  # keys in another order, or a key twice
         keys.append(key[0])
