@@ -16,6 +16,7 @@ result, only its cost (``tests/test_quickload.py`` holds it to that).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -199,29 +200,45 @@ class QuickReader:
 # Characters the line reader leaves to the parser: tabs, carriage returns, controls, the
 # line breaks YAML 1.1 adds (NEL, LS, PS) and byte-order marks. Without them, a line of the
 # text is a line of YAML.
-_AWKWARD = re.compile(
-    "[^\n -~\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
-# Every pattern by which YAML reads a plain value as something other than text, joined
-# into as few as their flags allow (one). YAML tries only those listed under the value's
-# first character; a value matched by any is left to the parser's path, which is never
-# wrong, only slower.
-_BY_FLAGS: dict[int, set[str]] = {}
-_FIRSTS: set[str] = set()
-for _first, _resolvers in IMPLICIT_RESOLVERS.items():
-    for _, _regexp in _resolvers:
-        _BY_FLAGS.setdefault(_regexp.flags, set()).add(f"(?:{_regexp.pattern})")
-        _FIRSTS.add(_first)
-_FIRST = "(?=[" + "".join(re.escape(first) for first in sorted(_FIRSTS)) + "])"  # at once
-_NOT_TEXT = tuple(
-    re.compile(_FIRST + "(?:" + "|".join(sorted(patterns)) + ")", flags)
-    for flags, patterns in _BY_FLAGS.items()
-)
+_AWKWARD = "[^\n -~\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 # Lines YAML skips: blank, or only a comment.
 _SKIPPED = r"(?:[ ]*(?:#[^\n]*)?\n)*"
-_SKIP = re.compile(_SKIPPED)
 # A section's key at the start of a line, and nothing after its colon.
-_SECTION = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):\n")
+_SECTION = r"([A-Za-z_][A-Za-z0-9_]*):\n"
+
+
+class _Patterns(NamedTuple):
+    awkward: re.Pattern[str]
+    skip: re.Pattern[str]
+    section: re.Pattern[str]
+    # Every pattern by which YAML reads a plain value as something other than text,
+    # joined into as few as their flags allow (one). YAML tries only those listed under
+    # the value's first character; a value matched by any is left to the parser's path,
+    # which is never wrong, only slower.
+    not_text: tuple[re.Pattern[str], ...]
+
+
+@functools.cache
+def _patterns() -> _Patterns:
+    """Compiled when first used (a process whose manifests a child reads never uses them)."""
+    by_flags: dict[int, set[str]] = {}
+    firsts: set[str] = set()
+    for first, resolvers in IMPLICIT_RESOLVERS.items():
+        for _, regexp in resolvers:
+            by_flags.setdefault(regexp.flags, set()).add(f"(?:{regexp.pattern})")
+            firsts.add(first)
+    at_once = "(?=[" + "".join(re.escape(first) for first in sorted(firsts)) + "])"
+    return _Patterns(
+        re.compile(_AWKWARD),
+        re.compile(_SKIPPED),
+        re.compile(_SECTION),
+        tuple(
+            re.compile(at_once + "(?:" + "|".join(sorted(patterns)) + ")", flags)
+            for flags, patterns in by_flags.items()
+        ),
+    )
+
+
 # A name written plain (YAML reads it as the text itself), then the colon, nothing more.
 _NAME = r"([A-Za-z0-9_][A-Za-z0-9_-]*)"
 # A value after "key: ": plain in characters that never end or start anything in YAML (it
@@ -292,17 +309,18 @@ class _LineReader:
 
     def read(self, text: str) -> list[Uniform] | None:
         entry_match = self._entry.match if self._entry is not None else None
-        if entry_match is None or _AWKWARD.search(text) is not None:
+        patterns = _patterns()
+        if entry_match is None or patterns.awkward.search(text) is not None:
             return None
         if not text.endswith("\n"):
             text += "\n"
         sections: list[Uniform] = []
         seen: set[str] = set()
         end = len(text)
-        pos = _SKIP.match(text).end()  # type: ignore[union-attr]  # matches even nothing
+        pos = patterns.skip.match(text).end()  # type: ignore[union-attr]  # matches even nothing
         line = text.count("\n", 0, pos) + 1
         while pos < end:
-            header = _SECTION.match(text, pos)
+            header = patterns.section.match(text, pos)
             if header is None or header[1] in seen or header[1] not in self._sections:
                 return None
             seen.add(header[1])
@@ -318,7 +336,7 @@ class _LineReader:
                 return None
             sections.append(section)
             line = section.lines[-1] + len(section.keys) + 1
-            skipped_to = _SKIP.match(text, pos).end()  # type: ignore[union-attr]
+            skipped_to = patterns.skip.match(text, pos).end()  # type: ignore[union-attr]
             line += text.count("\n", pos, skipped_to)
             pos = skipped_to
         return sections if sections else None
@@ -349,7 +367,7 @@ def _uniform(rules: _SectionRules, line: int, rows: list[tuple[Any, ...]]) -> Un
                 for p, d, s in zip(plain, double, single, strict=True)
             ]
         plain_values = [p for p in plain if p is not None] if plain.count(None) else plain
-        for not_text in _NOT_TEXT:
+        for not_text in _patterns().not_text:
             if any(map(not_text.match, plain_values)):
                 return None  # a number, a boolean or nothing
         check = rules.values_ok.get(key[0])

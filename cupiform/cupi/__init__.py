@@ -12,6 +12,15 @@ log.py        the -v HTTP log, credentials and cookies redacted
 
 from __future__ import annotations
 
+import sys
+
+# httpx imports its own command-line tool, and with it rich and pygments, whenever rich is
+# installed (cupiform's progress bar needs it): about 50 ms of every command's start-up,
+# spent before the server is first asked. cupiform never runs that tool; a module set to
+# None in sys.modules is one that cannot be imported, which httpx allows for.
+if "httpx" not in sys.modules and "httpx._main" not in sys.modules:
+    sys.modules["httpx._main"] = None  # type: ignore[assignment]
+
 from cupiform.cupi.client import CupiClient
 from cupiform.cupi.limiter import ConcurrencyLimiter
 from cupiform.cupi.query import Query, is_, startswith
