@@ -94,9 +94,8 @@ class _Draft:
 
 
 class _KindPlanner:
-    def __init__(self, kind: ResourceKind, owners: Mapping[str, str], prune: bool) -> None:
+    def __init__(self, kind: ResourceKind, prune: bool) -> None:
         self.kind = kind
-        self.owners = owners
         self.owner_names: Mapping[str, str] = {}  # given with the live objects
         self.prune = prune
         self.unique = next((f.field for f in kind.fields if f.unique), None)
@@ -110,7 +109,8 @@ class _KindPlanner:
             self._key = lambda a: (a.get(only), (a.get(owner_field) or "").lower())
         self.problems: list[Problem] = []
         self.drafts: list[_Draft] = []
-        self.wanted: dict[str, tuple[Resource, dict[str, str]]] = {}  # as ``desired`` made it
+        self.wanted: dict[str, tuple[Resource, dict[str, str]]] = {}  # as ``prepare`` made it
+        self._by_alias: tuple[list[str], list[str], list[dict[str, str]]] = ([], [], [])
         # made by ``prepare``
         self.state: Mapping[str, StateEntry] = {}
         self.state_ids: dict[str, str] = {}  # address -> lower-cased ObjectId
@@ -157,45 +157,54 @@ class _KindPlanner:
     def _add(self, action: Action, takes: str | None = None, gives: str | None = None) -> None:
         self.drafts.append(_Draft(action, takes, gives))
 
-    # -- desired values -----------------------------------------------------------------------
-
-    def desired(self, resources: Sequence[Resource]) -> dict[str, tuple[Resource, dict[str, str]]]:
-        """Each resource's address -> (resource, the fields it wants, owner resolved)."""
-        result: dict[str, tuple[Resource, dict[str, str]]] = {}
-        owners = self.owners
-        owner_field = self.owner_field
-        for resource in resources:
-            # Unpacked (records are tuples): cheaper than attribute access on the hot path.
-            kind, name, fields, owner, _ = resource
-            alias, owner_id, _ = owner
-            if owner_id is None:
-                alias = alias or ""
-                found = owners.get(alias.lower())
-                if found is None:
-                    self.problems.append(
-                        Problem(
-                            owner.source.file,
-                            owner.source.line,
-                            owner.source.column,
-                            f"{resource.address}: user '{alias}' is not known to the server",
-                        )
-                    )
-                    continue
-                owner_id = found
-            result[f"{kind}.{name}"] = (resource, {**fields, owner_field: owner_id})
-        self.wanted = result
-        return result
-
-    # -- the plan for one kind ------------------------------------------------------------------
+    # -- what needs no live object -----------------------------------------------------------
 
     def prepare(self, resources: Sequence[Resource], state: Mapping[str, StateEntry]) -> None:
-        """What needs no live object: the desired values, the state's bindings, and which
-        resources are bound in state as declared."""
+        """What needs nothing from the server: each resource's address and desired fields
+        (an owner named by alias left for ``resolve``), and the state's bindings."""
         self.state = state
-        wanted = self.desired(resources)
         self.state_ids = {address: object_id.lower() for address, (object_id, _) in state.items()}
         self.bound_ids = {object_id: address for address, object_id in self.state_ids.items()}
-        same = self._same
+        wanted: dict[str, tuple[Resource, dict[str, str]]] = {}
+        owner_field = self.owner_field
+        by_alias = self._by_alias = ([], [], [])  # addresses, lower-cased aliases, fields
+        for resource in resources:
+            # Unpacked (records are tuples): cheaper than attribute access on the hot path.
+            kind, name, fields, (alias, owner_id, _), _ = resource
+            address = f"{kind}.{name}"
+            attributes = {**fields, owner_field: owner_id or ""}
+            wanted[address] = (resource, attributes)
+            if owner_id is None:  # named by alias: its ObjectId comes with ``resolve``
+                by_alias[0].append(address)
+                by_alias[1].append((alias or "").lower())
+                by_alias[2].append(attributes)
+        self.wanted = wanted
+
+    def resolve(self, owners: Mapping[str, str]) -> None:
+        """The owners named by alias, from ``owners`` (lower-cased alias -> ObjectId; an
+        alias not there is a problem, and its resource is left out); then which resources
+        are bound in state as declared, and which owners the manifests manage."""
+        addresses, aliases, fields = self._by_alias
+        owner_ids = list(map(owners.get, aliases))
+        for attributes, owner_id in zip(fields, owner_ids, strict=True):
+            if owner_id is not None:
+                attributes[self.owner_field] = owner_id
+        wanted = self.wanted
+        if None in owner_ids:
+            for address, owner_id in zip(addresses, owner_ids, strict=True):
+                if owner_id is None:
+                    resource, _ = wanted.pop(address)
+                    where = resource.owner.source
+                    self.problems.append(
+                        Problem(
+                            where.file,
+                            where.line,
+                            where.column,
+                            f"{address}: user '{resource.owner.alias or ''}' is not known to "
+                            "the server",
+                        )
+                    )
+        state, same = self.state, self._same
         self.as_declared = {
             address
             for address, (_, attributes) in wanted.items()
@@ -205,6 +214,8 @@ class _KindPlanner:
         # resource was removed is no longer managed, and its other addresses are left alone).
         owner_of = self._owner_of
         self.managed_owners = {owner_of(attributes) for _, attributes in wanted.values()}
+
+    # -- the plan for one kind ------------------------------------------------------------------
 
     def plan(
         self, live: KindIndex, refresh_only: bool
@@ -676,8 +687,9 @@ def _with_dependencies(actions: Sequence[Action], keys: Collection[str]) -> list
 
 
 class PreparedPlan:
-    """The part of a plan that needs no live object (``prepare_plan``), so that it can be
-    made while the server is still being read; ``finish_plan`` makes the plan of it, once."""
+    """The part of a plan that needs nothing from the server (``prepare_plan``), so that
+    it can be made while the server is still being read; ``finish_plan`` makes the plan
+    of it, once."""
 
     def __init__(self, planners: Sequence[_KindPlanner], prune: bool) -> None:
         self.planners = tuple(planners)
@@ -689,14 +701,13 @@ def prepare_plan(
     resources: Sequence[Resource],
     state: Mapping[str, StateEntry],
     *,
-    owners: Mapping[str, str],
     prune: bool = False,
 ) -> PreparedPlan:
-    """The first half of ``make_plan``: what the resources, the state and the owners give."""
+    """The first half of ``make_plan``: what the resources and the state give."""
     planners = []
     for kind in kinds:
         prefix = f"{kind.name}."
-        planner = _KindPlanner(kind, owners, prune)
+        planner = _KindPlanner(kind, prune)
         # Checked in C first: with one kind, everything is usually of it.
         kind_resources = (
             resources
@@ -717,12 +728,13 @@ def finish_plan(
     prepared: PreparedPlan,
     live: Sequence[LiveObject],
     *,
+    owners: Mapping[str, str],
     owner_names: Mapping[str, str] | None = None,
     refresh_only: bool = False,
     targets: Collection[str] = (),
     live_index: Mapping[str, KindIndex] | None = None,
 ) -> Plan:
-    """The second half of ``make_plan``: the plan, with the live objects."""
+    """The second half of ``make_plan``: the plan, with the owners and the live objects."""
     actions: list[Action] = []
     drift: list[Drift] = []
     unmanaged: list[Unmanaged] = []
@@ -732,6 +744,7 @@ def finish_plan(
         live_index = index_live(kinds, live)
     for planner in prepared.planners:
         planner.owner_names = owner_names or {}
+        planner.resolve(owners)
         kind_actions, kind_drift, kind_unmanaged = planner.plan(
             live_index[planner.kind.name], refresh_only
         )
@@ -770,10 +783,11 @@ def make_plan(
     ``live_index`` is ``index_live(kinds, live)`` when the caller made it already.
 
     Raises ``PlanError`` listing every problem (unknown alias, conflict) with its place."""
-    prepared = prepare_plan(kinds, resources, state, owners=owners, prune=prune)
+    prepared = prepare_plan(kinds, resources, state, prune=prune)
     return finish_plan(
         prepared,
         live,
+        owners=owners,
         owner_names=owner_names,
         refresh_only=refresh_only,
         targets=targets,

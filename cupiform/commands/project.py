@@ -267,19 +267,21 @@ def planned(
             project = Project(config, manifests, backend)
             addresses = resolve_targets(targets, project, state)
             resources = () if destroy else manifests.resources
+            # What needs nothing from the server, made while the server is being read.
+            prepared = prepare_plan(
+                KINDS, resources, state.resources, prune=config.prune and not destroy
+            )
             owners, owner_names = resolve_owners(
                 client, KINDS, resources, {path: begun.result for path, begun in early.items()}
             )
             for begun in early.values():
                 begun.finish()  # if unused: it must not read on while apply writes
-            prepared = prepare_plan(
-                KINDS, resources, state.resources, owners=owners, prune=config.prune and not destroy
-            )
             live, live_index = listing.result()
             name_holders(client, KINDS, resources, live, owner_names)
             plan = finish_plan(
                 prepared,
                 live,
+                owners=owners,
                 owner_names=owner_names,
                 refresh_only=refresh_only,
                 targets=addresses,
