@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from cupiform import ending
 from cupiform.errors import CupiformError
 
 EXIT_OK = 0
@@ -395,5 +396,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_OK
 
 
+def console() -> None:
+    """The ``cupiform`` command: ``main``, then the process ends at once (``ending``)."""
+    ending.at_once()
+    ending.end(main())
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from cupiform import ending
 from cupiform.config import Config, load_config
 from cupiform.errors import CupiformError
 from cupiform.manifest import load_manifest_files, load_manifests
@@ -288,4 +289,8 @@ def planned(
                 live_index=live_index,
             )
             resume()
+            # What was read stays until the process ends, if it ends at once (``ending``).
+            ending.keep(
+                manifests, state, live, live_index, prepared, owners, owner_names, early, plan
+            )
             yield Planned(project, state, plan, client)
