@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from itertools import repeat
+from itertools import chain, repeat
 from operator import attrgetter, eq, methodcaller
 from typing import Any
 
@@ -111,6 +111,7 @@ class _KindPlanner:
         self.drafts: list[_Draft] = []
         self.wanted: dict[str, tuple[Resource, dict[str, str]]] = {}  # as ``prepare`` made it
         self._by_alias: tuple[list[str], list[str], list[dict[str, str]]] = ([], [], [])
+        self._owner_ids: list[str] = []
         # made by ``prepare``
         self.state: Mapping[str, StateEntry] = {}
         self.state_ids: dict[str, str] = {}  # address -> lower-cased ObjectId
@@ -168,6 +169,7 @@ class _KindPlanner:
         wanted: dict[str, tuple[Resource, dict[str, str]]] = {}
         owner_field = self.owner_field
         by_alias = self._by_alias = ([], [], [])  # addresses, lower-cased aliases, fields
+        by_id = self._owner_ids = []  # the owners named by ObjectId
         for resource in resources:
             # Unpacked (records are tuples): cheaper than attribute access on the hot path.
             kind, name, fields, (alias, owner_id, _), _ = resource
@@ -178,6 +180,8 @@ class _KindPlanner:
                 by_alias[0].append(address)
                 by_alias[1].append((alias or "").lower())
                 by_alias[2].append(attributes)
+            else:
+                by_id.append(owner_id)
         self.wanted = wanted
 
     def resolve(self, owners: Mapping[str, str]) -> None:
@@ -212,8 +216,8 @@ class _KindPlanner:
         }
         # Owners the manifests manage: those of declared resources (an owner whose last
         # resource was removed is no longer managed, and its other addresses are left alone).
-        owner_of = self._owner_of
-        self.managed_owners = {owner_of(attributes) for _, attributes in wanted.values()}
+        declared_owners = chain(filter(None, owner_ids), self._owner_ids)
+        self.managed_owners = set(map(str.lower, declared_owners))
 
     # -- the plan for one kind ------------------------------------------------------------------
 
