@@ -121,7 +121,9 @@ def _take_uniform(
     """The section's resources, built a column at a time, when not one of them breaks a
     rule (so that there is nothing to report); else None, with nothing recorded, and the
     caller takes the resources one by one, which finds and words each problem."""
-    kind, names, lines, keys = section.kind, section.names, section.lines, section.keys
+    kind, names, lines, keys = section.kind, section.names, section.lines, section.same_keys()
+    if keys is None:
+        return None  # keys in other orders, or another owner key: one by one
     columns = dict(zip(keys, section.values, strict=True))
     owner = kind.owner
     if (owner.alias_key in columns) == (owner.id_key in columns):
@@ -143,7 +145,7 @@ def _take_uniform(
             if len(set(lowered)) != len(lowered) or not unique.keys().isdisjoint(lowered):
                 return None
             offset = keys.index(key) + 1
-            value_column = section.value_columns[offset - 1]
+            value_column = section.indent + len(key) + 3
             at = [(line + offset, value_column) for line in lines]
             new_unique.append((lowered, list(zip(addresses, repeat(file), at))))
     for lowered, declarations in new_unique:
@@ -152,7 +154,7 @@ def _take_uniform(
     sources = [_new(Source, (file, line, name_column)) for line in lines]
     declared.update(zip(addresses, sources, strict=True))
     offset = keys.index(owner_key) + 1
-    owner_column = section.value_columns[offset - 1]
+    owner_column = section.indent + len(owner_key) + 3
     by_alias = owner_key == owner.alias_key
     owned = [
         _new(

@@ -20,6 +20,8 @@ import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import eq
 from typing import Any, NamedTuple
 
 import yaml
@@ -248,27 +250,35 @@ _VALUE = r"(?:([A-Za-z0-9_.+][A-Za-z0-9_.@+-]*)|\"([^\"\\\n]*)\"|'([^'\n]*)')"
 
 
 class Uniform(NamedTuple):
-    """A section read by lines: resources that all have the same keys, in the same order,
-    indented alike. Held as columns, so that they can be checked and built a column at a
-    time (``entries`` gives them one by one)."""
+    """A section read by lines: resources that all have as many keys, indented alike.
+    Held as columns, so that they can be checked and built a column at a time (``entries``
+    gives them one by one)."""
 
     kind: ResourceKind
     names: Sequence[str]
     lines: Sequence[int]  # each name's line
     name_column: int
-    keys: tuple[str, ...]
-    values: tuple[Sequence[str], ...]  # for each key, every resource's value
-    value_columns: tuple[int, ...]  # for each key, the column of its values
+    keys: tuple[Sequence[str], ...]  # for each line under a name, every resource's key
+    values: tuple[Sequence[str], ...]  # and its value
+    indent: int  # of every key
+
+    def same_keys(self) -> tuple[str, ...] | None:
+        """The keys of every resource, when all have the same in the same order."""
+        firsts = tuple(column[0] for column in self.keys)
+        alike = all(
+            column.count(first) == len(column)
+            for column, first in zip(self.keys, firsts, strict=True)
+        )
+        return firsts if alike else None
 
     def entries(self) -> list[Entry]:
-        keys, columns, new_entry, kind, name_column = (
-            self.keys,
-            self.value_columns,
+        new_entry, kind, name_column, indent = (
             tuple.__new__,
             self.kind,
             self.name_column,
+            self.indent,
         )
-        offsets = range(1, len(keys) + 1)
+        width = len(self.keys)
         return [
             new_entry(
                 Entry,
@@ -276,11 +286,16 @@ class Uniform(NamedTuple):
                     kind,
                     name,
                     (line, name_column),
-                    dict(zip(keys, values, strict=True)),
-                    {k: (line + o, c) for k, o, c in zip(keys, offsets, columns, strict=True)},
+                    dict(zip(keys_and_values[:width], keys_and_values[width:], strict=True)),
+                    {
+                        key: (line + offset, indent + len(key) + 3)
+                        for offset, key in enumerate(keys_and_values[:width], 1)
+                    },
                 ),
             )
-            for name, line, *values in zip(self.names, self.lines, *self.values, strict=True)
+            for name, line, *keys_and_values in zip(
+                self.names, self.lines, *self.keys, *self.values, strict=True
+            )
         ]
 
 
@@ -349,17 +364,14 @@ def _uniform(rules: _SectionRules, line: int, rows: list[tuple[Any, ...]]) -> Un
     skipped, outer, names, inner, *fields = zip(*rows, strict=True)
     if outer.count(outer[0]) != count or inner.count(inner[0]) != count:
         return None  # not keys of one mapping, or indented unlike the others
-    keys: list[str] = []
+    keys: list[Sequence[str]] = []
     values: list[Sequence[str]] = []
     for at in range(0, len(fields), 4):
         key, plain, double, single = fields[at : at + 4]
-        if key[0] is None:
+        if key.count(None):
             if key.count(None) != count:
-                return None  # some resources have more keys than the first
+                return None  # some resources have more keys than others
             break  # (a resource with no line for this key has none for the next)
-        if key.count(key[0]) != count or key[0] in keys:
-            return None  # keys in another order, or a key twice
-        keys.append(key[0])
         column: Sequence[str] = plain
         if plain.count(None):
             column = [
@@ -370,12 +382,23 @@ def _uniform(rules: _SectionRules, line: int, rows: list[tuple[Any, ...]]) -> Un
         for not_text in _patterns().not_text:
             if any(map(not_text.match, plain_values)):
                 return None  # a number, a boolean or nothing
-        check = rules.values_ok.get(key[0])
-        if check is None or not check(column):
-            return None
+        for name in set(key):  # each key's own check, on its values
+            check = rules.values_ok.get(name)
+            its = (
+                column
+                if key.count(name) == count
+                else list(compress(column, map(eq, key, repeat(name))))
+            )
+            if check is None or not check(its):
+                return None
+        if any(any(map(eq, key, earlier)) for earlier in keys):
+            return None  # a key twice in one resource
+        keys.append(key)
         values.append(column)
-    if len(set(names)) != count or not rules.names_ok(names) or not rules.required <= set(keys):
-        return None  # a name twice, a name or a required key wanting
+    if len(set(names)) != count or not rules.names_ok(names):
+        return None  # a name twice, or a name wanting
+    if any(sum(key.count(name) for key in keys) != count for name in rules.required):
+        return None  # a required key wanting
     if "password" in map(str.lower, names):
         return None  # refused wherever it stands: is_credential_key
     size = len(keys) + 1
@@ -387,15 +410,8 @@ def _uniform(rules: _SectionRules, line: int, rows: list[tuple[Any, ...]]) -> Un
             line += gap.count("\n")
             lines.append(line)
             line += size
-    width = len(inner[0])
     return Uniform(
-        rules.kind,
-        names,
-        lines,
-        len(outer[0]) + 1,
-        tuple(keys),
-        tuple(values),
-        tuple(width + len(key) + 3 for key in keys),
+        rules.kind, names, lines, len(outer[0]) + 1, tuple(keys), tuple(values), len(inner[0])
     )
 
 
