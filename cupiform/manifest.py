@@ -36,8 +36,9 @@ from cupiform.yamlload import (
 _new = tuple.__new__
 
 # A unique value's first declaration: the resource's address, its file and the value's
-# position there.
+# position there. Kept by kind and key, then by the value in lower case.
 _Declaration = tuple[str, str, Position]
+_Unique = dict[tuple[str, str], dict[str, _Declaration]]
 
 
 def load_manifests(config: Config, kinds: Sequence[ResourceKind] = KINDS) -> ManifestSet:
@@ -70,7 +71,7 @@ def _load(
     reader = QuickReader.from_schema(schema.document, kinds) if quick else None
     resources: list[Resource] = []
     declared: dict[str, Source] = {}
-    unique: dict[tuple[str, str, str], _Declaration] = {}
+    unique: _Unique = {}
     for path, file in files:
         entries: Sequence[Entry] | None = None
         refused: set[tuple[str, str]] = set()  # the schema's refusals come first
@@ -116,7 +117,7 @@ def _take_uniform(
     section: Uniform,
     file: str,
     declared: dict[str, Source],
-    unique: dict[tuple[str, str, str], _Declaration],
+    unique: _Unique,
 ) -> list[Resource] | None:
     """The section's resources, built a column at a time, when not one of them breaks a
     rule (so that there is nothing to report); else None, with nothing recorded, and the
@@ -134,22 +135,24 @@ def _take_uniform(
         return None
     fields = [f for f in kind.fields if f.key in columns]
     for manifest_field in fields:
-        check = manifest_field.check
-        if check is not None and any(map(check, columns[manifest_field.key])):
+        check, values = manifest_field.check, columns[manifest_field.key]
+        quick = manifest_field.check_all
+        if check is not None and not (quick and quick(values)) and any(map(check, values)):
             return None  # a refused value: reported one by one
-    new_unique: list[tuple[list[tuple[str, str, str]], list[_Declaration]]] = []
+    new_unique: list[tuple[dict[str, _Declaration], list[str], list[_Declaration]]] = []
     for manifest_field in fields:
         if manifest_field.unique:
             key = manifest_field.key
-            lowered = [(kind.name, key, value.lower()) for value in columns[key]]
-            if len(set(lowered)) != len(lowered) or not unique.keys().isdisjoint(lowered):
+            declarations = unique.setdefault((kind.name, key), {})
+            lowered = list(map(str.lower, columns[key]))
+            if len(set(lowered)) != len(lowered) or not declarations.keys().isdisjoint(lowered):
                 return None
             offset = keys.index(key) + 1
             value_column = section.indent + len(key) + 3
             at = [(line + offset, value_column) for line in lines]
-            new_unique.append((lowered, list(zip(addresses, repeat(file), at))))
-    for lowered, declarations in new_unique:
-        unique.update(zip(lowered, declarations, strict=True))
+            new_unique.append((declarations, lowered, list(zip(addresses, repeat(file), at))))
+    for declarations, lowered, declared_at in new_unique:
+        declarations.update(zip(lowered, declared_at, strict=True))
     name_column = section.name_column
     sources = [_new(Source, (file, line, name_column)) for line in lines]
     declared.update(zip(addresses, sources, strict=True))
@@ -282,7 +285,7 @@ def _is_unique(
     address: str,
     resource: Resource,
     entry: Entry,
-    unique: dict[tuple[str, str, str], _Declaration],
+    unique: _Unique,
     found: list[Problem],
 ) -> bool:
     """Record the resource's unique values; false (with a problem) when one of them was
@@ -294,9 +297,9 @@ def _is_unique(
             continue
         value: str = body[manifest_field.key]
         at = entry.values_at[manifest_field.key]
-        key = (kind.name, manifest_field.key, value.lower())
-        first_address, first_file, first_at = unique.setdefault(
-            key, (address, resource.source.file, at)
+        declarations = unique.setdefault((kind.name, manifest_field.key), {})
+        first_address, first_file, first_at = declarations.setdefault(
+            value.lower(), (address, resource.source.file, at)
         )
         if first_address == address:
             continue

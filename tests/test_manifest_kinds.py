@@ -7,9 +7,11 @@ import dataclasses
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cupiform.errors import UsageError
-from cupiform.resources.addr_spec import addr_spec_problem
+from cupiform.resources.addr_spec import addr_spec_problem, all_plain_addr_specs
 from cupiform.resources.kinds import KINDS, SMTP_PROXY_ADDRESS, kind_named, resolve_address
 from cupiform.schema import schema_document
 
@@ -147,3 +149,36 @@ def test_valid_addresses(address: str) -> None:
 )
 def test_invalid_addresses(address: str, problem: str) -> None:
     assert addr_spec_problem(address) == problem
+
+
+_ADDRESS_PIECES = st.sampled_from(
+    [
+        "a",
+        "j" * 63,
+        "j" * 64,
+        "j" * 65,
+        ".",
+        "..",
+        "@",
+        "-",
+        "d" * 63,
+        "é",
+        '"',
+        "[1.2.3.4]",
+        "x" * 200,
+    ]
+)
+
+
+@settings(max_examples=300)
+@given(addresses=st.lists(st.lists(_ADDRESS_PIECES, max_size=6).map("".join), max_size=5))
+def test_a_quick_yes_for_many_addresses_is_never_wrong(addresses: list[str]) -> None:
+    """``all_plain_addr_specs`` says yes only when ``addr_spec_problem`` refuses none."""
+    if all_plain_addr_specs(addresses):
+        assert [addr_spec_problem(address) for address in addresses] == [None] * len(addresses)
+
+
+def test_a_quick_yes_for_the_usual_addresses() -> None:
+    assert all_plain_addr_specs(["john.doe@example.com", "a+b@sub.example.co.uk", "j" * 64 + "@x"])
+    assert all_plain_addr_specs([])
+    assert not all_plain_addr_specs(["john.doe@example.com", "j" * 65 + "@x"])  # then each

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
+from itertools import repeat
 
 from cupiform.resources.smtp_proxy_address import SMTP_ADDRESS_MAX, SMTP_LOCAL_PART_MAX
 
@@ -49,6 +51,16 @@ def addr_spec_problem(address: str) -> str | None:
     if domain_problem:
         return f"'{domain}' is not a valid domain of an email address: {domain_problem}"
     return None
+
+
+def all_plain_addr_specs(addresses: Sequence[str]) -> bool:
+    """True when every address has the common shape ``addr_spec_problem`` accepts at
+    once, checked a list at a time in C; false says nothing (ask each)."""
+    return (
+        all(map(_PLAIN.fullmatch, addresses))
+        and max(map(len, addresses), default=0) <= DOMAIN_MAX
+        and max(map(str.index, addresses, repeat("@")), default=0) <= SMTP_LOCAL_PART_MAX
+    )
 
 
 def _domain_problem(domain: str) -> str | None:

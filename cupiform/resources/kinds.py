@@ -12,12 +12,12 @@ attributes in ``schemas/state.schema.json``); nothing else reads kind-specific n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from cupiform.errors import UsageError
 from cupiform.model import address_of
-from cupiform.resources.addr_spec import addr_spec_problem
+from cupiform.resources.addr_spec import addr_spec_problem, all_plain_addr_specs
 from cupiform.resources.base import Collection
 from cupiform.resources.smtp_proxy_address import SMTP_PROXY_ADDRESSES
 from cupiform.resources.users import USERS
@@ -35,6 +35,9 @@ class ManifestField:
     field: str
     check: Callable[[str], str | None] | None = None
     unique: bool = False
+    # A quick yes for many values: true when ``check`` would refuse none of them (false
+    # says nothing: ``check`` then decides each).
+    check_all: Callable[[Sequence[str]], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,15 @@ SMTP_PROXY_ADDRESS = ResourceKind(
     name="smtp_proxy_address",
     section="smtp_proxy_addresses",
     collection=SMTP_PROXY_ADDRESSES,
-    fields=(ManifestField("address", "SmtpAddress", check=addr_spec_problem, unique=True),),
+    fields=(
+        ManifestField(
+            "address",
+            "SmtpAddress",
+            check=addr_spec_problem,
+            unique=True,
+            check_all=all_plain_addr_specs,
+        ),
+    ),
     owner=OwnerLookup(
         alias_key="user",
         id_key="user_object_id",

@@ -170,7 +170,8 @@ def state_columns(state: State) -> StateColumns:
         state.server,
         list(resources),
         [entry.object_id for entry in resources.values()],
-        [dict(entry.attributes) for entry in resources.values()],
+        # (a mapping marshal cannot write makes the child's answer none: see offload)
+        [entry.attributes for entry in resources.values()],
     )
 
 
