@@ -34,7 +34,6 @@ from typing import Any
 from cupiform.errors import ManifestError, Problem
 from cupiform.model import ManifestSet, Owner, Resource, Source
 from cupiform.state.backend import DecodedState
-from cupiform.state.document import state_columns, state_from_columns
 
 # Below this many bytes of manifests, forking costs more than it saves.
 OFFLOAD_MIN_BYTES = 512 * 1024
@@ -103,8 +102,7 @@ class ManifestReader:
         self._reader.start()
 
     def _state_job(self) -> Any:
-        decoded = self._decode_state() if self._decode_state is not None else None
-        return None if decoded is None else (decoded[0], state_columns(decoded[1]))
+        return self._decode_state() if self._decode_state is not None else None
 
     def _manifests_job(self) -> Any:
         try:
@@ -149,11 +147,8 @@ class ManifestReader:
         when it did not (no child, no state, or one to refuse: ``read`` says why)."""
         if self._reader is None:
             return None
-        try:
-            digest, columns = self._frame(0)
-            return digest, state_from_columns(columns)
-        except (TypeError, ValueError):
-            return None
+        decoded = self._frame(0)
+        return decoded if isinstance(decoded, tuple) and len(decoded) == 2 else None
 
     def result(self) -> ManifestSet:
         """The manifests; ``ManifestError`` when they are refused."""

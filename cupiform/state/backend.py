@@ -21,8 +21,11 @@ from cupiform.state.atomic import write_atomically
 from cupiform.state.document import (
     EncodedLines,
     State,
+    StateColumns,
     decode_state,
+    decode_state_columns,
     encode_state,
+    state_from_columns,
     state_schema,
 )
 from cupiform.state.lock import LockInfo, clear_stale_lock, hold_lock
@@ -109,15 +112,18 @@ class FileStateBackend:
         decoded = elsewhere() if elsewhere is not None else None
         if decoded is None or decoded[0] != _digest(data):
             return None
-        return decoded[1]
+        try:
+            return state_from_columns(decoded[1])
+        except (TypeError, ValueError):  # not what decode_file gives: decoded here instead
+            return None
 
     def decode_file(self) -> DecodedState | None:
-        """The state in the file, decoded as ``read`` does, with the digest of the bytes it
-        was decoded from; None when there is none, or when ``read`` has something to
-        report (then ``read`` reports it)."""
+        """The state in the file, decoded as ``read`` does (as columns), with the digest of
+        the bytes it was decoded from; None when there is none, or when ``read`` has
+        something to report (then ``read`` reports it)."""
         try:
             data = self.path.read_bytes()
-            return _digest(data), decode_state(data, self._location, self._schema)
+            return _digest(data), decode_state_columns(data, self._location, self._schema)
         except (OSError, StateError):
             return None
 
@@ -153,8 +159,8 @@ class FileStateBackend:
         return clear_stale_lock(self.lock_path, self._location)
 
 
-# The state decoded elsewhere, with the digest of the bytes it was decoded from.
-DecodedState = tuple[bytes, State]
+# The state decoded elsewhere (as columns), with the digest of the bytes it was decoded from.
+DecodedState = tuple[bytes, StateColumns]
 
 
 def _digest(data: bytes) -> bytes:

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from itertools import repeat
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from cupiform.errors import StateCorruptError, StateMismatchError
@@ -112,6 +113,40 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def decode_state(data: bytes, location: str, schema: Schema) -> State:
     """The state in ``data``, read from ``location`` (named in errors)."""
+    document = _checked_document(data, location, schema)
+    return State(
+        lineage=document["lineage"],
+        serial=document["serial"],
+        server=document["server"],
+        resources={
+            # tuple.__new__: what StateEntry(...) calls, minus a Python-level call per entry
+            address: tuple.__new__(StateEntry, (entry["object_id"], entry["attributes"]))
+            for address, entry in document["resources"].items()
+        },
+    )
+
+
+# A state as plain columns (``marshal`` writes them: see ``offload``): lineage, serial,
+# server, then each resource's address, object id and attributes.
+StateColumns = tuple[str, int, str, list[str], list[str], list[dict[str, str]]]
+
+
+def decode_state_columns(data: bytes, location: str, schema: Schema) -> StateColumns:
+    """``decode_state``, as columns (``state_from_columns`` makes the state of them)."""
+    document = _checked_document(data, location, schema)
+    entries = document["resources"].values()
+    return (
+        document["lineage"],
+        document["serial"],
+        document["server"],
+        list(document["resources"]),
+        list(map(itemgetter("object_id"), entries)),
+        list(map(itemgetter("attributes"), entries)),
+    )
+
+
+def _checked_document(data: bytes, location: str, schema: Schema) -> Any:
+    """The state file's document, once nothing in it is refused."""
     untouched = "it is left as it is; repair it, or restore the .backup beside it"
     try:
         document = json.loads(data.decode("utf-8"), object_pairs_hook=_refuse_duplicates)
@@ -146,37 +181,11 @@ def decode_state(data: bytes, location: str, schema: Schema) -> State:
         raise StateCorruptError(
             f"{location} does not follow the state file format; {untouched}:\n{listed}"
         )
-    return State(
-        lineage=document["lineage"],
-        serial=document["serial"],
-        server=document["server"],
-        resources={
-            # tuple.__new__: what StateEntry(...) calls, minus a Python-level call per entry
-            address: tuple.__new__(StateEntry, (entry["object_id"], entry["attributes"]))
-            for address, entry in document["resources"].items()
-        },
-    )
-
-
-StateColumns = tuple[str, int, str, list[str], list[str], list[Mapping[str, str]]]
-
-
-def state_columns(state: State) -> StateColumns:
-    """``state`` as plain columns (for ``marshal``, to cross from a child process)."""
-    resources = state.resources
-    return (
-        state.lineage,
-        state.serial,
-        state.server,
-        list(resources),
-        [entry.object_id for entry in resources.values()],
-        # (a mapping marshal cannot write makes the child's answer none: see offload)
-        [entry.attributes for entry in resources.values()],
-    )
+    return document
 
 
 def state_from_columns(columns: StateColumns) -> State:
-    """The state ``state_columns`` gave these columns of."""
+    """The state of these columns (``decode_state_columns``)."""
     lineage, serial, server, addresses, object_ids, attributes = columns
     entries = map(tuple.__new__, repeat(StateEntry), zip(object_ids, attributes, strict=True))
     return State(lineage, serial, server, dict(zip(addresses, entries, strict=True)))
