@@ -228,14 +228,20 @@ def _object(node: Mapping[str, Any], depth: int) -> Check:
     return check
 
 
+def end_anchored(pattern: str) -> str:
+    """A schema pattern for Python's ``re``: a final ``$`` matches only at the very end, as
+    in the ECMA-262 patterns JSON Schema speaks (Python's ``$`` also matches before a
+    final line break, so ``^[a-z]+$`` would take ``"ab\\n"``)."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        return pattern[:-1] + r"\Z"
+    return pattern
+
+
 def _search(pattern: Any) -> Callable[[str], re.Match[str] | None]:
-    """``re.search`` for a schema pattern, with a final ``$`` matching only at the very end
-    (Python's ``$`` also matches before a final line break)."""
+    """``re.search`` for a schema pattern (``end_anchored``)."""
     if not isinstance(pattern, str):
         raise Unsupported(pattern)
-    body = pattern[:-1] if pattern.endswith("$") and not pattern.endswith("\\$") else pattern
-    if "$" in body:
+    anchored = end_anchored(pattern)
+    if "$" in (pattern[:-1] if anchored != pattern else pattern):
         raise Unsupported(pattern)  # a $ elsewhere: not worth getting right here
-    if body is not pattern:
-        pattern = body + r"\Z"
-    return re.compile(pattern).search
+    return re.compile(anchored).search

@@ -23,7 +23,7 @@ import fastjsonschema
 
 import cupiform
 from cupiform.errors import Problem
-from cupiform.quickcheck import compile_check, inline_references
+from cupiform.quickcheck import compile_check, end_anchored, inline_references
 from cupiform.yamlload import YamlDocument, is_credential_key, position_of
 
 if TYPE_CHECKING:
@@ -79,11 +79,13 @@ class Schema:
         self.name = name
         self.document = schema_document(name)
         self._quick = compile_check(self.document)  # None unless the schema is simple enough
+        # The validators below use Python's re: patterns end-anchored as JSON Schema means.
+        self._python = _end_anchored(self.document)
         self._fast = fastjsonschema.compile(
             # inlined: fastjsonschema makes a function of each definition it is referred to,
             # and formats a path for every value it calls it on (a fifth of the time of a
             # large state)
-            inline_references(self.document),
+            inline_references(self._python),
             use_default=False,
         )
         self._full: Any = None  # jsonschema's validator, made when first needed
@@ -107,7 +109,7 @@ class Schema:
             # jsonschema costs more than validating a valid project.
             import jsonschema
 
-            self._full = jsonschema.Draft202012Validator(self.document)
+            self._full = jsonschema.Draft202012Validator(self._python)
         for error in self._full.iter_errors(instance):
             found.extend(_explain(error))
         return found
@@ -165,7 +167,7 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[Violation]:
     if "propertyNames" in error.relative_schema_path:
         # the instance is the key itself; the error's path is its mapping's
         title = schema.get("title")
-        what = title if title else f"a name matching {schema.get('pattern', '')}"
+        what = title if title else f"a name matching {_as_written(schema.get('pattern', ''))}"
         yield Violation(
             (*path, instance), f"invalid name {_quote(instance)}: expected {what}", True
         )
@@ -187,7 +189,7 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[Violation]:
         yield Violation(path, _prefixed(path, f"expected {expected}, got {_describe(instance)}"))
     elif kind == "pattern":
         title = schema.get("title")
-        what = f"is not {title}" if title else f"does not match {value}"
+        what = f"is not {title}" if title else f"does not match {_as_written(value)}"
         yield Violation(path, _prefixed(path, f"{_quote(instance)} {what}"))
     elif kind == "enum":
         choices = ", ".join(_quote(choice) for choice in value)
@@ -220,7 +222,28 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[Violation]:
         yield Violation(path, _prefixed(path, error.message))
 
 
+def _end_anchored(node: Any) -> Any:
+    """The schema with each pattern (``pattern``, ``patternProperties``) ``end_anchored``."""
+    if isinstance(node, list):
+        return [_end_anchored(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    copied = {key: _end_anchored(value) for key, value in node.items()}
+    if isinstance(copied.get("pattern"), str):
+        copied["pattern"] = end_anchored(copied["pattern"])
+    if isinstance(copied.get("patternProperties"), dict):
+        copied["patternProperties"] = {
+            end_anchored(pattern): value for pattern, value in copied["patternProperties"].items()
+        }
+    return copied
+
+
+def _as_written(pattern: str) -> str:
+    """A pattern as the schema file writes it (``_end_anchored`` undone)."""
+    return pattern[:-2] + "$" if pattern.endswith(r"\Z") else pattern
+
+
 def _unknown_key(key: str, known: Sequence[str]) -> str:
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"unknown key '{key}'{hint}"
+    return f"unknown key {key!r}{hint}"

@@ -225,3 +225,22 @@ def test_empty_files_and_empty_sections_declare_nothing(tmp_path: Path) -> None:
     manifests = load_manifest_files(_files(tmp_path))
     assert manifests.files == ("a.yaml", "b.yaml", "c.yaml")
     assert manifests.resources == ()
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_a_name_or_an_object_id_ending_in_a_line_break_is_refused(
+    tmp_path: Path, quick: bool
+) -> None:
+    """A schema pattern's '$' ends the text, as JSON Schema means it (Python's '$' also
+    matches before a final line break)."""
+    (tmp_path / "a.yaml").write_text(
+        'smtp_proxy_addresses:\n  "x\\n":\n    address: a@example.com\n    user: u\n'
+        '  "y":\n    address: b@example.com\n'
+        '    user_object_id: "9375d893-c8eb-437b-90bf-7de4b1d0c3e8\\n"\n'
+    )
+    with pytest.raises(ManifestError) as refused:
+        load_manifest_files([(tmp_path / "a.yaml", "a.yaml")], quick=quick)
+    assert [(p.line, p.column, p.message.split(":")[0]) for p in refused.value.problems] == [
+        (2, 3, "invalid name 'x\\n'"),
+        (7, 21, "smtp_proxy_addresses.y.user_object_id"),
+    ]

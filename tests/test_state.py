@@ -147,6 +147,15 @@ UNTOUCHED = "it is left as it is; repair it, or restore the .backup beside it"
             "  resources: unknown key 'smtp_proxy_adress.a'",
         ),
         (
+            # JSON Schema's "$" ends the text (Python's also matches before a final "\n")
+            VALID.replace('"object_id": "3d71', '"object_id": "\\n3d71').replace(
+                'smtp_proxy_address.a"', 'smtp_proxy_address.a\\n"'
+            ),
+            StateCorruptError,
+            f"state/cupiform-state.json does not follow the state file format; {UNTOUCHED}:\n"
+            "  resources: unknown key 'smtp_proxy_address.a\\n'",
+        ),
+        (
             "[]\n",
             StateCorruptError,
             f"state/cupiform-state.json does not follow the state file format; {UNTOUCHED}:\n"
