@@ -35,8 +35,9 @@ def end(code: int) -> NoReturn:
     of cupiform's needs one). A stream that cannot be flushed (a closed pipe) takes the usual
     way out, which says so."""
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: started with it closed
+                stream.flush()
     except (OSError, ValueError):
         sys.exit(code)
     os._exit(code)

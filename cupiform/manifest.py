@@ -72,29 +72,9 @@ def _load(
     resources: list[Resource] = []
     declared: dict[str, Source] = {}
     unique: _Unique = {}
-    for path, file in files:
-        entries: Sequence[Entry] | None = None
-        refused: set[tuple[str, str]] = set()  # the schema's refusals come first
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            found.append(Problem(file, 1, 1, f"cannot read: {error.strerror}"))
-            continue
-        text = _text(data) if reader is not None else None
-        if reader is not None and text is not None:
-            uniform = reader.read_uniform(text)
-            if uniform is not None:
-                entries = []
-                for section in uniform:
-                    taken = None if found else _take_uniform(section, file, declared, unique)
-                    if taken is not None:
-                        resources += taken
-                    else:
-                        entries += section.entries()
-            else:
-                entries = reader.read(text)
-        if entries is None:
-            entries = _read_generally(parse_yaml(data, file), kinds, schema, found, refused)
+
+    def take_each(entries: Iterable[Entry], file: str, refused: set[tuple[str, str]]) -> None:
+        """The resources of ``entries`` one by one, each problem found and worded."""
         for entry in entries:
             kind, name, name_at = entry.kind, entry.name, entry.name_at
             source = _new(Source, (file, name_at[0], name_at[1]))
@@ -108,6 +88,31 @@ def _load(
             resource = _resource(entry, source, found)
             if resource is not None and _is_unique(kind, address, resource, entry, unique, found):
                 resources.append(resource)
+
+    for path, file in files:
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            found.append(Problem(file, 1, 1, f"cannot read: {error.strerror}"))
+            continue
+        text = _text(data) if reader is not None else None
+        if reader is not None and text is not None:
+            sections = reader.read_uniform(text)
+            if sections is not None:  # read by lines: taken a section at a time if all is well
+                for section in sections:
+                    taken = _take_uniform(section, file, declared, unique)
+                    if taken is not None:
+                        resources.extend(taken)
+                    else:
+                        take_each(section.entries(), file, set())
+                continue
+            entries = reader.read_events(text)
+            if entries is not None:
+                take_each(entries, file, set())
+                continue
+        refused: set[tuple[str, str]] = set()  # the schema's refusals come first
+        entries = _read_generally(parse_yaml(data, file), kinds, schema, found, refused)
+        take_each(entries, file, refused)
     if found:
         raise ManifestError(found)
     return ManifestSet(files=tuple(file for _, file in files), resources=tuple(resources))
@@ -139,25 +144,24 @@ def _take_uniform(
         quick = manifest_field.check_all
         if check is not None and not (quick and quick(values)) and any(map(check, values)):
             return None  # a refused value: reported one by one
-    new_unique: list[tuple[dict[str, _Declaration], list[str], list[_Declaration]]] = []
+    new_unique: list[tuple[tuple[str, str], list[str], list[_Declaration]]] = []
     for manifest_field in fields:
         if manifest_field.unique:
             key = manifest_field.key
-            declarations = unique.setdefault((kind.name, key), {})
             lowered = list(map(str.lower, columns[key]))
-            if len(set(lowered)) != len(lowered) or not declarations.keys().isdisjoint(lowered):
+            before = unique.get((kind.name, key), {})
+            if len(set(lowered)) != len(lowered) or not before.keys().isdisjoint(lowered):
                 return None
-            offset = keys.index(key) + 1
-            value_column = section.indent + len(key) + 3
+            offset, value_column = section.value_place(key, keys.index(key))
             at = [(line + offset, value_column) for line in lines]
-            new_unique.append((declarations, lowered, list(zip(addresses, repeat(file), at))))
-    for declarations, lowered, declared_at in new_unique:
-        declarations.update(zip(lowered, declared_at, strict=True))
+            declarations = list(zip(addresses, repeat(file), at))
+            new_unique.append(((kind.name, key), lowered, declarations))
+    for unique_key, lowered, declarations in new_unique:
+        unique.setdefault(unique_key, {}).update(zip(lowered, declarations, strict=True))
     name_column = section.name_column
     sources = [_new(Source, (file, line, name_column)) for line in lines]
     declared.update(zip(addresses, sources, strict=True))
-    offset = keys.index(owner_key) + 1
-    owner_column = section.indent + len(owner_key) + 3
+    offset, owner_column = section.value_place(owner_key, keys.index(owner_key))
     by_alias = owner_key == owner.alias_key
     owned = [
         _new(

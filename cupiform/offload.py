@@ -157,6 +157,7 @@ class ManifestReader:
         if self._outcome is None:
             decoded = _decode(self._frame(1))
             self._reap()
+            self._frames.clear()  # (the state's, if wanted, was taken before)
             self._outcome = decoded if decoded is not None else self._read_here()
         if isinstance(self._outcome, ManifestSet):
             return self._outcome

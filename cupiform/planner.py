@@ -109,13 +109,16 @@ class _KindPlanner:
             self._key = lambda a: (a.get(only), (a.get(owner_field) or "").lower())
         self.problems: list[Problem] = []
         self.drafts: list[_Draft] = []
-        self.wanted: dict[str, tuple[Resource, dict[str, str]]] = {}  # as ``prepare`` made it
+        # address -> (resource, desired fields): made by ``prepare``, owners filled in and
+        # resources of unknown owners left out by ``resolve``
+        self.wanted: dict[str, tuple[Resource, dict[str, str]]] = {}
         self._by_alias: tuple[list[str], list[str], list[dict[str, str]]] = ([], [], [])
         self._owner_ids: list[str] = []
         # made by ``prepare``
         self.state: Mapping[str, StateEntry] = {}
         self.state_ids: dict[str, str] = {}  # address -> lower-cased ObjectId
         self.bound_ids: dict[str, str] = {}  # lower-cased ObjectId -> address
+        # made by ``resolve``
         self.as_declared: set[str] = set()  # addresses bound in state as declared
         self.managed_owners: set[str] = set()  # lower-cased owner ObjectIds
 
@@ -216,7 +219,8 @@ class _KindPlanner:
         }
         # Owners the manifests manage: those of declared resources (an owner whose last
         # resource was removed is no longer managed, and its other addresses are left alone).
-        declared_owners = chain(filter(None, owner_ids), self._owner_ids)
+        resolved = (owner_id for owner_id in owner_ids if owner_id is not None)
+        declared_owners = chain(resolved, self._owner_ids)
         self.managed_owners = set(map(str.lower, declared_owners))
 
     # -- the plan for one kind ------------------------------------------------------------------
@@ -698,6 +702,7 @@ class PreparedPlan:
     def __init__(self, planners: Sequence[_KindPlanner], prune: bool) -> None:
         self.planners = tuple(planners)
         self.prune = prune
+        self.finished = False
 
 
 def prepare_plan(
@@ -739,6 +744,9 @@ def finish_plan(
     live_index: Mapping[str, KindIndex] | None = None,
 ) -> Plan:
     """The second half of ``make_plan``: the plan, with the owners and the live objects."""
+    if prepared.finished:
+        raise ValueError("a prepared plan is finished once")  # its planners hold the first
+    prepared.finished = True
     actions: list[Action] = []
     drift: list[Drift] = []
     unmanaged: list[Unmanaged] = []

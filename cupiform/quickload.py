@@ -241,8 +241,9 @@ def _patterns() -> _Patterns:
     )
 
 
-# A name written plain (YAML reads it as the text itself), then the colon, nothing more.
-_NAME = r"([A-Za-z0-9_][A-Za-z0-9_-]*)"
+# A name written plain (YAML reads it as the text itself), then the colon, nothing more;
+# a key of at most 1,024 characters, as YAML allows for a key written so.
+_NAME = r"([A-Za-z0-9_][A-Za-z0-9_-]{0,1000})"
 # A value after "key: ": plain in characters that never end or start anything in YAML (it
 # may still read as a number, a boolean or nothing: checked as the parser's path does), or
 # quoted with nothing to unescape.
@@ -265,47 +266,41 @@ class Uniform(NamedTuple):
     def same_keys(self) -> tuple[str, ...] | None:
         """The keys of every resource, when all have the same in the same order."""
         firsts = tuple(column[0] for column in self.keys)
-        alike = all(
-            column.count(first) == len(column)
-            for column, first in zip(self.keys, firsts, strict=True)
-        )
+        alike = all(column.count(column[0]) == len(column) for column in self.keys)
         return firsts if alike else None
 
+    def value_place(self, key: str, position: int) -> tuple[int, int]:
+        """Where the value of ``key``, on the ``position``-th line under its name (from 0),
+        stands: that line's offset from the name's, and the value's column."""
+        return position + 1, self.indent + len(key) + len(": ") + 1
+
     def entries(self) -> list[Entry]:
-        new_entry, kind, name_column, indent = (
-            tuple.__new__,
-            self.kind,
-            self.name_column,
-            self.indent,
-        )
-        width = len(self.keys)
-        return [
-            new_entry(
-                Entry,
-                (
-                    kind,
-                    name,
-                    (line, name_column),
-                    dict(zip(keys_and_values[:width], keys_and_values[width:], strict=True)),
-                    {
-                        key: (line + offset, indent + len(key) + 3)
-                        for offset, key in enumerate(keys_and_values[:width], 1)
-                    },
-                ),
+        new_entry, kind, name_column = tuple.__new__, self.kind, self.name_column
+        width, place = len(self.keys), self.value_place
+        entries: list[Entry] = []
+        for name, line, *keys_and_values in zip(
+            self.names, self.lines, *self.keys, *self.values, strict=True
+        ):
+            keys, values = keys_and_values[:width], keys_and_values[width:]
+            values_at = {}
+            for position, key in enumerate(keys):
+                offset, column = place(key, position)
+                values_at[key] = (line + offset, column)
+            values_of = dict(zip(keys, values, strict=True))
+            entries.append(
+                new_entry(Entry, (kind, name, (line, name_column), values_of, values_at))
             )
-            for name, line, *keys_and_values in zip(
-                self.names, self.lines, *self.keys, *self.values, strict=True
-            )
-        ]
+        return entries
 
 
 class _LineReader:
     """Reads a file written in the plainest block style, line by line with regular
     expressions, at a fraction of the parser's cost: each resource a name line, then one
-    ``key: value`` line per field, indented more, the keys in the same order in every
-    resource; blank and comment lines between resources. It gives what the event reader
-    gives, or None for anything else (a flow mapping, a comment after a value, a tab, a
-    value over two lines, keys in another order...), which the event reader then reads."""
+    ``key: value`` line per field, indented more, as many in every resource of a section;
+    blank and comment lines between resources. It gives what the event reader gives, or
+    None for anything else (a flow mapping, a comment after a value, a tab, a value over
+    two lines, a resource with a key more than another...), which the event reader then
+    reads."""
 
     def __init__(self, sections: Mapping[str, _SectionRules]) -> None:
         self._sections = sections

@@ -77,18 +77,12 @@ def list_directory(client: CupiClient, collection: Collection) -> UserDirectory:
 
 
 def refresh(
-    client: CupiClient,
-    kinds: Sequence[ResourceKind],
-    resources: Sequence[Resource],
-    live: Sequence[LiveObject] | None = None,
-    directories: Mapping[str, Callable[[], UserDirectory | None]] | None = None,
+    client: CupiClient, kinds: Sequence[ResourceKind], resources: Sequence[Resource]
 ) -> Refreshed:
-    """Live objects (listed here unless ``live`` is given) and the owners: those
-    ``resources`` name (``resolve_owners``), and those of objects holding a value some
-    resource wants (``name_holders``)."""
-    if live is None:
-        live = list_live(client, kinds)
-    owners, owner_names = resolve_owners(client, kinds, resources, directories)
+    """Live objects and the owners: those ``resources`` name (``resolve_owners``), and those
+    of objects holding a value some resource wants (``name_holders``)."""
+    live = list_live(client, kinds)
+    owners, owner_names = resolve_owners(client, kinds, resources)
     name_holders(client, kinds, resources, live, owner_names)
     return Refreshed(tuple(live), owners, owner_names)
 

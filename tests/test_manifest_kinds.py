@@ -170,7 +170,7 @@ _ADDRESS_PIECES = st.sampled_from(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(addresses=st.lists(st.lists(_ADDRESS_PIECES, max_size=6).map("".join), max_size=5))
 def test_a_quick_yes_for_many_addresses_is_never_wrong(addresses: list[str]) -> None:
     """``all_plain_addr_specs`` says yes only when ``addr_spec_problem`` refuses none."""

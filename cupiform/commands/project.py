@@ -8,7 +8,7 @@ import gc
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -22,7 +22,6 @@ from cupiform.offload import ManifestReader, can_offload
 from cupiform.plan import LiveObject, Plan
 from cupiform.planner import KindIndex, finish_plan, index_live, make_plan, prepare_plan
 from cupiform.refresh import (
-    Refreshed,
     UserDirectory,
     list_directory,
     list_live,
@@ -79,16 +78,11 @@ def plan_project(
     *,
     refresh_only: bool = False,
     targets: Sequence[str] = (),
-    destroy: bool = False,
-    refreshed: Refreshed | None = None,
-    live_index: Mapping[str, KindIndex] | None = None,
 ) -> Plan:
-    """Refresh (unless done already: ``refreshed``), then plan. ``destroy`` plans as if no
-    manifest declared anything."""
+    """Refresh, then plan, one after the other (``planned`` reads side by side)."""
     addresses = resolve_targets(targets, project, state)
-    resources = () if destroy else project.manifests.resources
-    if refreshed is None:
-        refreshed = refresh(client, KINDS, resources)
+    resources = project.manifests.resources
+    refreshed = refresh(client, KINDS, resources)
     return make_plan(
         KINDS,
         resources,
@@ -96,10 +90,9 @@ def plan_project(
         refreshed.live,
         owners=refreshed.owners,
         owner_names=refreshed.owner_names,
-        prune=project.config.prune and not destroy,
+        prune=project.config.prune,
         refresh_only=refresh_only,
         targets=addresses,
-        live_index=live_index,
     )
 
 
@@ -266,19 +259,19 @@ def planned(
                 raise
             manifests = reader.result()
             project = Project(config, manifests, backend)
-            addresses = resolve_targets(targets, project, state)
             resources = () if destroy else manifests.resources
             # What needs nothing from the server, made while the server is being read.
             prepared = prepare_plan(
                 KINDS, resources, state.resources, prune=config.prune and not destroy
             )
+            live, live_index = listing.result()
             owners, owner_names = resolve_owners(
                 client, KINDS, resources, {path: begun.result for path, begun in early.items()}
             )
             for begun in early.values():
                 begun.finish()  # if unused: it must not read on while apply writes
-            live, live_index = listing.result()
             name_holders(client, KINDS, resources, live, owner_names)
+            addresses = resolve_targets(targets, project, state)
             plan = finish_plan(
                 prepared,
                 live,

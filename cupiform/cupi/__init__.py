@@ -27,6 +27,9 @@ from cupiform.cupi.query import Query, is_, startswith
 from cupiform.cupi.retry import RetryPolicy
 from cupiform.cupi.settings import ClientSettings
 
+if sys.modules.get("httpx._main", False) is None:
+    del sys.modules["httpx._main"]  # importable again, by whoever wants httpx's own tool
+
 __all__ = [
     "ClientSettings",
     "ConcurrencyLimiter",

@@ -204,7 +204,7 @@ class CupiClient:
 
         The walk ends at a short page, once ``total`` objects are in hand, or at a page that
         brings nothing new; objects that shift between pages while the server changes are
-        kept once (by ObjectId, where first seen, as last seen).
+        kept once (by ObjectId, as first seen).
         """
         if query is not None:
             query.check(collection)
@@ -222,7 +222,8 @@ class CupiClient:
             if "" in keys:  # an object without an ObjectId (no server sends one) is kept
                 keys = [key or object() for key in keys]
             before = len(found)
-            found.update(zip(keys, listing.items, strict=True))
+            for key, item in zip(keys, listing.items, strict=True):
+                found.setdefault(key, item)
             if len(listing.items) < size or len(found) == before:
                 break
             if listing.total is not None and len(found) >= listing.total:

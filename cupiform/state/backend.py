@@ -94,9 +94,9 @@ class FileStateBackend:
         except OSError as error:
             raise StateError(f"cannot read the state {self._location}: {error.strerror}") from None
         else:
-            state = self._decoded_elsewhere(data) or decode_state(
-                data, self._location, self._schema
-            )
+            state = self._decoded_elsewhere(data)
+            if state is None:
+                state = decode_state(data, self._location, self._schema)
         self._read_once = True
         self._on_disk = fingerprint
         self._version = (state.lineage, state.serial) if state else None

@@ -211,13 +211,13 @@ def test_paging_survives_a_collection_that_changes_underneath() -> None:
     assert len(seen) == 2
 
 
-def test_an_object_listed_twice_is_kept_where_first_seen_as_last_seen() -> None:
+def test_an_object_listed_twice_is_kept_as_first_seen() -> None:
     seen: list[str] = []
     pages = {1: (4, ["a", "B"]), 2: (4, ["b", "c"]), 3: (4, ["d"])}
     with _paged_server(pages, seen) as client:
         listed = client.list_all(ADDRESSES)
-    # "B" and "b" are one object (ObjectIds compare without case): its second listing wins
-    assert [item["ObjectId"] for item in listed] == ["a", "b", "c", "d"]
+    # "B" and "b" are one object (ObjectIds compare without case): its first listing stays
+    assert [item["ObjectId"] for item in listed] == ["a", "B", "c", "d"]
 
 
 def test_paging_ends_on_a_server_that_ignores_page_numbers() -> None:

@@ -1,11 +1,11 @@
-"""Owners resolved by ``refresh``: a listing of every user begun before the manifests were
-read gives the same owners as resolving the aliases afterwards, and is used only when
-listing every user is the cheaper way."""
+"""Owners resolved by ``resolve_owners``: a listing of every user begun before the
+manifests were read gives the same owners as resolving the aliases afterwards, and is used
+only when listing every user is the cheaper way."""
 
 from __future__ import annotations
 
 from cupiform.model import Owner, Resource, Source
-from cupiform.refresh import UserDirectory, list_directory, refresh
+from cupiform.refresh import UserDirectory, list_directory, resolve_owners
 from cupiform.resources.kinds import KINDS
 from cupiform.resources.users import USERS
 from tests.conftest import JDOE
@@ -34,7 +34,7 @@ def test_a_listing_begun_early_gives_the_owners_resolving_afterwards_gives(
 ) -> None:
     client = inprocess.client(page_size=2)  # the seed's users take 2 pages: listing pays
     declared = resources(KNOWN + GHOSTS)
-    resolved = refresh(client, KINDS, declared, live=())
+    resolved, resolved_names = resolve_owners(client, KINDS, declared)
     asked: list[str] = []
 
     def early() -> UserDirectory | None:
@@ -42,22 +42,20 @@ def test_a_listing_begun_early_gives_the_owners_resolving_afterwards_gives(
         return list_directory(client, USERS)
 
     inprocess.emulator.reset_stats()
-    listed = refresh(client, KINDS, declared, live=(), directories={USERS.path: early})
+    listed, listed_names = resolve_owners(client, KINDS, declared, {USERS.path: early})
     assert asked == ["early"]
     assert inprocess.emulator.stats().requests == 2  # its pages; the count was asked once
     for alias in ("jdoe", "mary", "ops.team"):
-        assert listed.owners[alias] == resolved.owners[alias]
-    assert listed.owners["jdoe"] == JDOE
-    assert not any(ghost in listed.owners for ghost in GHOSTS)
-    assert listed.owner_names[JDOE] == resolved.owner_names[JDOE] == "jdoe"
+        assert listed[alias] == resolved[alias]
+    assert listed["jdoe"] == JDOE
+    assert not any(ghost in listed for ghost in GHOSTS)
+    assert listed_names[JDOE] == resolved_names[JDOE] == "jdoe"
 
 
 def test_a_listing_that_was_not_begun_is_made_when_it_pays(inprocess: Server) -> None:
     client = inprocess.client(page_size=2)
-    listed = refresh(
-        client, KINDS, resources(KNOWN + GHOSTS), live=(), directories={USERS.path: lambda: None}
-    )
-    assert listed.owners["jdoe"] == JDOE
+    listed, _ = resolve_owners(client, KINDS, resources(KNOWN + GHOSTS), {USERS.path: lambda: None})
+    assert listed["jdoe"] == JDOE
 
 
 def test_a_listing_begun_early_is_not_used_for_a_few_aliases(inprocess: Server) -> None:
@@ -69,14 +67,10 @@ def test_a_listing_begun_early_is_not_used_for_a_few_aliases(inprocess: Server) 
         return None
 
     inprocess.emulator.reset_stats()
-    few = refresh(client, KINDS, resources(KNOWN), live=(), directories={USERS.path: early})
+    few, _ = resolve_owners(client, KINDS, resources(KNOWN), {USERS.path: early})
     assert asked == []
     assert inprocess.emulator.stats().requests == 3  # a query per alias
-    assert few.owners == {
-        "jdoe": JDOE,
-        "mary": few.owners["mary"],
-        "ops.team": few.owners["ops.team"],
-    }
+    assert few == {"jdoe": JDOE, "mary": few["mary"], "ops.team": few["ops.team"]}
 
 
 def test_a_directory_names_users_by_alias_and_by_object_id_without_case() -> None:
