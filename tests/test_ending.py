@@ -59,3 +59,15 @@ def test_nothing_is_kept_unless_the_process_ends_at_once() -> None:
     assert ending._kept is None
     ending.keep(object())
     assert ending._kept is None
+
+
+def test_a_command_started_with_its_output_closed_ends_as_it_should() -> None:
+    done = subprocess.run(
+        ["sh", "-c", 'exec "$0" -m cupiform --version >&-', sys.executable],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert "Traceback" not in done.stderr

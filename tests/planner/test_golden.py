@@ -21,7 +21,7 @@ import yaml
 from cupiform.errors import PlanError
 from cupiform.manifest import load_manifest_files
 from cupiform.plan import LiveObject, Plan
-from cupiform.planner import make_plan
+from cupiform.planner import finish_plan, make_plan, prepare_plan
 from cupiform.resources.kinds import KINDS
 from cupiform.state.document import StateEntry
 
@@ -143,3 +143,10 @@ def test_a_target_in_a_swap_takes_both_steps_of_the_split_update() -> None:
         "smtp_proxy_address.mary-b",
         "smtp_proxy_address.jdoe-a",
     ]
+
+
+def test_a_prepared_plan_is_finished_once() -> None:
+    prepared = prepare_plan(KINDS, (), {})
+    assert finish_plan(prepared, (), owners={}).actions == ()
+    with pytest.raises(ValueError, match="finished once"):
+        finish_plan(prepared, (), owners={})
