@@ -276,21 +276,27 @@ class Uniform(NamedTuple):
 
     def entries(self) -> list[Entry]:
         new_entry, kind, name_column = tuple.__new__, self.kind, self.name_column
-        width, place = len(self.keys), self.value_place
-        entries: list[Entry] = []
-        for name, line, *keys_and_values in zip(
-            self.names, self.lines, *self.keys, *self.values, strict=True
-        ):
-            keys, values = keys_and_values[:width], keys_and_values[width:]
-            values_at = {}
-            for position, key in enumerate(keys):
-                offset, column = place(key, position)
-                values_at[key] = (line + offset, column)
-            values_of = dict(zip(keys, values, strict=True))
-            entries.append(
-                new_entry(Entry, (kind, name, (line, name_column), values_of, values_at))
+        width = len(self.keys)
+        offsets = range(1, width + 1)
+        column_of = {key: self.value_place(key, 0)[1] for keys in self.keys for key in set(keys)}
+        return [
+            new_entry(
+                Entry,
+                (
+                    kind,
+                    name,
+                    (line, name_column),
+                    dict(zip(keys_and_values[:width], keys_and_values[width:], strict=True)),
+                    {
+                        key: (line + offset, column_of[key])
+                        for key, offset in zip(keys_and_values[:width], offsets, strict=True)
+                    },
+                ),
             )
-        return entries
+            for name, line, *keys_and_values in zip(
+                self.names, self.lines, *self.keys, *self.values, strict=True
+            )
+        ]
 
 
 class _LineReader:
