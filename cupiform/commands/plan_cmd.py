@@ -9,13 +9,14 @@ from pathlib import Path
 from cupiform.commands.project import planned
 from cupiform.errors import UsageError
 from cupiform.plan import Plan
-from cupiform.render.json_plan import render_json
-from cupiform.render.markdown import render_markdown
-from cupiform.render.text import render_text
-from cupiform.savedplan import save_plan
 
 
 def render(plan: Plan, fmt: str, color: bool) -> str:
+    # (imported here: what a plan needs first is the server's answers)
+    from cupiform.render.json_plan import render_json
+    from cupiform.render.markdown import render_markdown
+    from cupiform.render.text import render_text
+
     if fmt == "json":
         return render_json(plan)
     if fmt == "markdown":
@@ -38,6 +39,8 @@ def run(
         plan, state, server = done.plan, done.state, done.project.server
     sys.stdout.write(render(plan, fmt, color))
     if out is not None:
+        from cupiform.savedplan import save_plan
+
         save_plan(out, plan, lineage=state.lineage, serial=state.serial, server=server)
         print(
             f"cupiform: plan saved to {out}; carry it out with: cupiform apply {out}",

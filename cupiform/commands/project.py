@@ -15,12 +15,10 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from cupiform import ending
 from cupiform.config import Config, load_config
-from cupiform.errors import CupiformError
-from cupiform.manifest import load_manifest_files, load_manifests
+from cupiform.errors import CupiformError, Problem
 from cupiform.model import ManifestSet
 from cupiform.offload import ManifestReader, can_offload
 from cupiform.plan import LiveObject, Plan
-from cupiform.planner import KindIndex, finish_plan, index_live, make_plan, prepare_plan
 from cupiform.refresh import (
     UserDirectory,
     list_directory,
@@ -33,10 +31,13 @@ from cupiform.resources.base import Collection
 from cupiform.resources.kinds import KINDS, resolve_address
 from cupiform.state import FileStateBackend, State, StateBackend, load_state, open_backend
 
+# Imported where they are first used, not here: the client (and httpx) once the child is
+# forked (the child does not need it, and starts sooner); the planner and the manifests'
+# readers once the server is being read (the child reads the manifests; the server is
+# asked sooner).
 if TYPE_CHECKING:
-    # The client (and httpx) is imported once the manifests' child is forked: the child
-    # does not need it, and starts sooner.
     from cupiform.cupi.client import CupiClient
+    from cupiform.planner import KindIndex
 
 T = TypeVar("T")
 
@@ -60,6 +61,8 @@ def open_project() -> Project:
     """The project in the current directory: config and manifests checked, state store ready
     (not read yet: read it under the lock)."""
     config = load_config(Path.cwd(), os.environ)
+    from cupiform.manifest import load_manifests
+
     manifests = load_manifests(config)
     return Project(config, manifests, open_backend(config))
 
@@ -83,6 +86,8 @@ def plan_project(
     addresses = resolve_targets(targets, project, state)
     resources = project.manifests.resources
     refreshed = refresh(client, KINDS, resources)
+    from cupiform.planner import make_plan
+
     return make_plan(
         KINDS,
         resources,
@@ -142,6 +147,8 @@ def _likely_aliases(files: Sequence[tuple[Path, str]]) -> int:
 
 def _listed(client: CupiClient) -> tuple[tuple[LiveObject, ...], dict[str, KindIndex]]:
     live = list_live(client, KINDS)
+    from cupiform.planner import index_live
+
     return live, index_live(KINDS, live)
 
 
@@ -172,6 +179,12 @@ def _begin_early_listing(client: CupiClient, collection: Collection, likely_alia
         return list_directory(client, collection)
 
     return Background(early)
+
+
+def _load_manifests(files: Sequence[tuple[Path, str]], problems: Sequence[Problem]) -> ManifestSet:
+    from cupiform.manifest import load_manifest_files
+
+    return load_manifest_files(files, KINDS, problems)
 
 
 @contextlib.contextmanager
@@ -235,7 +248,7 @@ def planned(
         # read here under the lock), then reads the manifests.
         file_backend = backend if isinstance(backend, FileStateBackend) else None
         reader = ManifestReader(
-            lambda: load_manifest_files(files, KINDS, glob_problems),
+            lambda: _load_manifests(files, glob_problems),
             offload=can_offload(files),
             state=file_backend.decode_file if file_backend is not None else None,
         )
@@ -261,6 +274,8 @@ def planned(
             project = Project(config, manifests, backend)
             resources = () if destroy else manifests.resources
             # What needs nothing from the server, made while the server is being read.
+            from cupiform.planner import finish_plan, prepare_plan
+
             prepared = prepare_plan(
                 KINDS, resources, state.resources, prune=config.prune and not destroy
             )
