@@ -12,8 +12,11 @@ steady state of a drift check). Measured in the same run:
 - plan: `cupiform plan --detailed-exitcode` as a user runs it (a new process: start-up,
   config, manifests, schema, state, refresh, plan, render), and its peak memory.
 
-Floor and plan are each run ``--repeat`` times, alternating, and the best of each is kept
-(as ``timeit`` does): on a shared machine the slower runs measure the neighbours.
+Floor and plan are each run ``--repeat`` times, alternating, after one floor run untimed
+(the emulator's first pages are slower), and the best of each is kept (as ``timeit``
+does): on a shared machine the slower runs measure the neighbours. The ratio of each
+plan to the floor just before it is printed too (on stderr), to show how much the
+machine's own speed moved during the run.
 """
 
 from __future__ import annotations
@@ -197,11 +200,16 @@ def measure(count: int, wire: str, repeat: int) -> tuple[float, float, float, in
             environment = {**os.environ, "CUPI_USERNAME": "admin", "CUPI_PASSWORD": "admin"}
             floors: list[float] = []
             plans: list[float] = []
+            floor_seconds(url, project, wire)  # not timed: the emulator's first pages are slower
             for _ in range(repeat):
                 floors.append(floor_seconds(url, project, wire))
                 plans.append(run_plan(project, environment, sample=False)[0])
             _, peak = run_plan(project, environment, sample=True)
             floor, plan = min(floors), min(plans)
+            # Each plan against the floor measured just before it: how much the machine's
+            # own speed moved the ratio of the bests.
+            pairs = " ".join(f"{p / f:.2f}" for f, p in zip(floors, plans, strict=True))
+            print(f"N={count}: plan/floor of each pair, in order: {pairs}", file=sys.stderr)
             startup_started = time.perf_counter()
             subprocess.run(
                 [sys.executable, "-m", "cupiform", "--version"], capture_output=True, check=True
