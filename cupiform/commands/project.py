@@ -233,19 +233,19 @@ def planned(
     """Plan the project in the current directory under the state lock.
 
     Each input takes seconds on a large directory, so they are read side by side: the
-    server on other threads (mostly waiting on it), the manifests in a child process when
-    they are large (``offload``), the state here. Owners are resolved once the manifests
-    name them. Errors come in the same order as when the inputs are read one after the
-    other: manifests, then state, then server.
+    server on other threads (mostly waiting on it); the state, then the manifests, in a
+    child process when the manifests are large (``offload``), else here; the half of the
+    plan that needs nothing from the server is made here meanwhile. Owners are resolved
+    once the manifests name them. Errors come in the same order as when the inputs are
+    read one after the other: manifests, then state, then server.
     """
     config = load_config(Path.cwd(), os.environ)
     backend = open_backend(config)
     files, glob_problems = config.manifest_files()
     with _collection_paused() as resume:
         # Forked before any thread, connection or lock exists: a child that outlived its
-        # parent (killed outright) must not hold the state lock.
-        # The child decodes the state too (this process takes it if it decoded the bytes
-        # read here under the lock), then reads the manifests.
+        # parent (killed outright) must not hold the state lock. The child decodes the
+        # state too (taken here if it decoded the very bytes read here under the lock).
         file_backend = backend if isinstance(backend, FileStateBackend) else None
         reader = ManifestReader(
             lambda: _load_manifests(files, glob_problems),
