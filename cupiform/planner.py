@@ -121,6 +121,10 @@ class _KindPlanner:
         # made by ``resolve``
         self.as_declared: set[str] = set()  # addresses bound in state as declared
         self.managed_owners: set[str] = set()  # lower-cased owner ObjectIds
+        # made by ``observe``
+        self.live = KindIndex({}, {})
+        self.drift: list[Drift] = []
+        self.changed_or_gone: set[str] = set()  # addresses drifted from their state
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -225,20 +229,11 @@ class _KindPlanner:
 
     # -- the plan for one kind ------------------------------------------------------------------
 
-    def plan(
-        self, live: KindIndex, refresh_only: bool
-    ) -> tuple[list[Action], list[Drift], list[Unmanaged]]:
-        kind = self.kind.name
-        state, wanted, state_ids, bound_ids = (
-            self.state,
-            self.wanted,
-            self.state_ids,
-            self.bound_ids,
-        )
-        same = self._same
-        live_by_id, live_by_unique = live.by_id, live.by_unique
-
-        # 1. Drift (found in any order, listed by address).
+    def observe(self, live: KindIndex) -> None:
+        """1. Drift: each state entry against its live object (found in any order, listed
+        by address). Needs no owner: made as soon as the objects are listed."""
+        kind, state, state_ids, same = self.kind.name, self.state, self.state_ids, self._same
+        live_by_id = live.by_id
         drift: list[Drift] = []
         changed_or_gone: set[str] = set()  # addresses
         for address, bound in state.items():
@@ -264,8 +259,22 @@ class _KindPlanner:
                 )
 
         drift.sort(key=lambda d: d.address)
+        self.live, self.drift, self.changed_or_gone = live, drift, changed_or_gone
+
+    def plan(self, refresh_only: bool) -> tuple[list[Action], list[Drift], list[Unmanaged]]:
+        """The rest, once ``resolve`` and ``observe`` have been made."""
+        kind = self.kind.name
+        state, wanted, state_ids, bound_ids = (
+            self.state,
+            self.wanted,
+            self.state_ids,
+            self.bound_ids,
+        )
+        same, drift = self._same, self.drift
+        live_by_id, live_by_unique = self.live.by_id, self.live.by_unique
+
         # Bound, live and as declared (as in state, and live as in state): nothing to do.
-        settled = self.as_declared - changed_or_gone
+        settled = self.as_declared - self.changed_or_gone
         claimed: set[str] = set()  # ObjectIds (lower) some resource adopts or moves to
 
         # 2. Renames: state entries no manifest declares, matched to new resources.
@@ -702,7 +711,19 @@ class PreparedPlan:
     def __init__(self, planners: Sequence[_KindPlanner], prune: bool) -> None:
         self.planners = tuple(planners)
         self.prune = prune
+        self.observed = False
         self.finished = False
+
+    def observe(
+        self, live: Sequence[LiveObject], live_index: Mapping[str, KindIndex] | None = None
+    ) -> None:
+        """The drift, as soon as the objects are listed (``finish_plan`` does it if not
+        done): it needs no owner, which may take longer to list."""
+        if live_index is None:
+            live_index = index_live([planner.kind for planner in self.planners], live)
+        for planner in self.planners:
+            planner.observe(live_index[planner.kind.name])
+        self.observed = True
 
 
 def prepare_plan(
@@ -751,15 +772,12 @@ def finish_plan(
     drift: list[Drift] = []
     unmanaged: list[Unmanaged] = []
     problems: list[Problem] = []
-    kinds = [planner.kind for planner in prepared.planners]
-    if live_index is None:
-        live_index = index_live(kinds, live)
+    if not prepared.observed:
+        prepared.observe(live, live_index)
     for planner in prepared.planners:
         planner.owner_names = owner_names or {}
         planner.resolve(owners)
-        kind_actions, kind_drift, kind_unmanaged = planner.plan(
-            live_index[planner.kind.name], refresh_only
-        )
+        kind_actions, kind_drift, kind_unmanaged = planner.plan(refresh_only)
         problems.extend(planner.problems)
         actions.extend(kind_actions)
         drift.extend(kind_drift)

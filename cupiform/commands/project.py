@@ -280,6 +280,7 @@ def planned(
                 KINDS, resources, state.resources, prune=config.prune and not destroy
             )
             live, live_index = listing.result()
+            prepared.observe(live, live_index)  # the drift: the users may still be listed
             owners, owner_names = resolve_owners(
                 client, KINDS, resources, {path: begun.result for path, begun in early.items()}
             )
