@@ -186,6 +186,11 @@ WRITER = textwrap.dedent(
 )
 
 
+def _serial(path: Path) -> int:
+    state = store_at(path).read()  # (a broken state, seen at any moment, fails the test)
+    return state.serial if state is not None else 0
+
+
 def test_a_writer_killed_at_random_moments_never_leaves_a_broken_state(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     chance = random.Random(5)
@@ -197,6 +202,9 @@ def test_a_writer_killed_at_random_moments_never_leaves_a_broken_state(tmp_path:
         assert child.stdout is not None
         assert child.stdout.readline() == "writing\n"
         time.sleep(chance.uniform(0.05, 0.3))
+        deadline = time.monotonic() + 30  # a loaded machine: at least one write first
+        while _serial(path) <= last_serial and time.monotonic() < deadline:
+            time.sleep(0.01)
         child.send_signal(signal.SIGKILL)
         child.wait()
         child.stdout.close()
