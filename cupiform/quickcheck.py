@@ -77,8 +77,6 @@ def compile_check(document: Mapping[str, Any]) -> Check | None:
 
 def string_check(node: Mapping[str, Any]) -> Check:
     """The check of a ``type: string`` schema; ``Unsupported`` for anything else."""
-    if node.get("type") != "string" or not set(node) <= _KNOWN:
-        raise Unsupported(node)
     return _string(node)
 
 
@@ -108,8 +106,6 @@ def texts_check(node: Mapping[str, Any]) -> Callable[[Sequence[str]], bool]:
     """The check of a ``type: string`` schema over many texts at once (each a ``str``):
     true when every one passes ``string_check``'s check. Made of calls into C, for the
     manifests' fast path, which checks a column of values at a time."""
-    if node.get("type") != "string" or not set(node) <= _KNOWN:
-        raise Unsupported(node)
     shortest, longest, search = _string_rule(node)
 
     def check_all(texts: Sequence[str]) -> bool:
@@ -126,8 +122,14 @@ def texts_check(node: Mapping[str, Any]) -> Callable[[Sequence[str]], bool]:
 def _string_rule(
     node: Mapping[str, Any],
 ) -> tuple[int, int | None, Callable[[str], re.Match[str] | None] | None]:
-    """A text's least and greatest length and the search for its pattern."""
-    if not set(node) - _NOTES <= {"type", "minLength", "maxLength", "pattern"}:
+    """A text's least and greatest length and the search for its pattern; ``Unsupported``
+    for a schema that says more, or other than ``type: string``."""
+    if node.get("type") != "string" or not set(node) - _NOTES <= {
+        "type",
+        "minLength",
+        "maxLength",
+        "pattern",
+    }:
         raise Unsupported(node)
     shortest: int = node.get("minLength", 0)
     longest: int | None = node.get("maxLength")

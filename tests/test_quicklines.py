@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 
 from cupiform.quickload import Entry
-from tests.test_quickload import SECTION, UUID, both_outcomes, reader
+from tests.test_quickload import SECTION, UUID, assert_paths_agree_counting, both_outcomes, reader
 
 # --- the two readers and the two paths, as plain data ----------------------------------
 
@@ -513,15 +513,11 @@ def line_file_contents(draw: Draw) -> bytes:
 @given(contents=st.lists(line_file_contents(), min_size=1, max_size=3))
 @example(contents=[BOTH_OWNERS_LATER.encode()])
 def test_the_bulk_path_gives_the_general_paths_result(contents: list[bytes]) -> None:
-    for data in contents:
-        try:
-            read = reader().read_uniform(data.decode()) is not None
-        except UnicodeDecodeError:
-            read = False
-        event("a file read by lines" if read else "a file left to the parser")
-    fast, general = both_outcomes(contents)
-    event(f"both {general[0]}")
-    assert fast == general
+    assert_paths_agree_counting(
+        contents,
+        lambda text: reader().read_uniform(text) is not None,
+        ("a file read by lines", "a file left to the parser"),
+    )
 
 
 # --- values YAML reads as something other than text ---------------------------------------
